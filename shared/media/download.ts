@@ -1,0 +1,161 @@
+/**
+ * Inbound media (§7 Download), with the fixes of §8 rows 28–29: both key
+ * formats, image_item.aeskey first, unkeyed images fetched as plain bytes, the
+ * HTTP status checked, and `{cdn}/download?encrypted_query_param=…`.
+ * The body is streamed and decrypted as it arrives; the cap is enforced while
+ * reading, so an oversized download stops as soon as it passes the limit.
+ */
+import { request } from 'undici';
+import type { Item } from '../model';
+import { abortError } from '../transport';
+import { AES_BLOCK, EcbDecryptor, paddedSize } from './crypto';
+import { DEFAULT_MEDIA_MAX_BYTES, MediaError, tooLargeError } from './errors';
+import { cdnUrl, readSnippet, type MediaContext } from './http';
+import { keyForItem, mediaOfItem } from './keys';
+import { mimeFromFileName, sniffImage } from './mime';
+import { silkToWav } from './voice';
+
+export type MediaKind = 'image' | 'video' | 'file' | 'voice';
+
+export interface DownloadOptions {
+  signal?: AbortSignal;
+  /** Turn SILK voice into WAV (default true). */
+  decodeVoice?: boolean;
+}
+
+export interface DownloadedMedia {
+  data: Buffer;
+  fileName: string;
+  mimeType: string;
+  size: number;
+  kind: MediaKind;
+  /** Voice duration in ms, when it was decoded. */
+  durationMs?: number;
+  /** Something the user should know, e.g. that a voice stayed SILK. */
+  note?: string;
+}
+
+/** Downloads and decrypts the media of one friendly item. Throws MediaError. */
+export async function downloadMedia(ctx: MediaContext, item: Item, options: DownloadOptions = {}): Promise<DownloadedMedia> {
+  const kind = item.type;
+  if (kind !== 'image' && kind !== 'video' && kind !== 'file' && kind !== 'voice') {
+    throw new MediaError('no_media', `a ${kind} item has no media to download`);
+  }
+  const media = mediaOfItem(item);
+  const url = media?.fullUrl?.trim()
+    ? media.fullUrl.trim()
+    : media?.encryptQueryParam
+      ? cdnUrl(ctx.cdnBaseUrl, 'download', { encrypted_query_param: media.encryptQueryParam })
+      : undefined;
+  if (!url) throw new MediaError('no_media', `the ${kind} has no CDN reference (encrypt_query_param or full_url); nothing to download`);
+  const key = keyForItem(item);
+  // Only an image may come without a key: it is then plain bytes (§7 IMAGE).
+  if (!key && kind !== 'image') throw new MediaError('no_media', `the ${kind} has no aes_key; it cannot be decrypted`);
+
+  const maxBytes = ctx.maxBytes ?? DEFAULT_MEDIA_MAX_BYTES;
+  const data = await fetchBody(ctx, url, key, maxBytes, options.signal);
+  return describe(kind, item, data, options.decodeVoice ?? true);
+}
+
+async function fetchBody(ctx: MediaContext, url: string, key: Buffer | undefined, maxBytes: number, signal?: AbortSignal): Promise<Buffer> {
+  // The cap is on the plaintext; an encrypted body may be up to one padding block longer.
+  const wireLimit = key ? paddedSize(maxBytes) : maxBytes;
+  let response;
+  try {
+    response = await request(url, { method: 'GET', signal, dispatcher: ctx.dispatcher });
+  } catch (error) {
+    if (signal?.aborted) throw abortError(signal);
+    throw new MediaError('cdn_network', `CDN download failed: ${(error as Error).message}; check the network and try again`, { cause: error });
+  }
+  const status = response.statusCode;
+  if (status < 200 || status > 299) {
+    const snippet = await readSnippet(response.body);
+    throw new MediaError('cdn_status', `CDN download failed with HTTP ${status}${snippet ? ` (${snippet})` : ''}`, { status });
+  }
+  const announced = Number(response.headers['content-length']);
+  const hasLength = Number.isFinite(announced) && announced >= 0;
+  if (hasLength && announced > wireLimit) {
+    response.body.destroy();
+    throw tooLargeError('the media', key ? Math.max(0, announced - AES_BLOCK) : announced, maxBytes);
+  }
+
+  const sink = new ByteSink(hasLength ? announced : undefined);
+  const decryptor = key ? new EcbDecryptor(key) : undefined;
+  let received = 0;
+  try {
+    for await (const chunk of response.body as AsyncIterable<Buffer>) {
+      received += chunk.length;
+      if (received > wireLimit) throw tooLargeError('the media', undefined, maxBytes);
+      if (decryptor) decryptor.update(chunk, (piece) => sink.write(piece));
+      else sink.write(chunk);
+    }
+  } catch (error) {
+    response.body.destroy();
+    if (error instanceof MediaError) throw error;
+    if (signal?.aborted) throw abortError(signal);
+    throw new MediaError('cdn_network', `CDN download was cut short after ${received} bytes: ${(error as Error).message}; try again`, {
+      cause: error,
+    });
+  }
+  if (hasLength && received !== announced) {
+    throw new MediaError('cdn_network', `CDN download was cut short: got ${received} of ${announced} bytes; try again`);
+  }
+  if (decryptor) sink.write(decryptor.final());
+  return sink.result();
+}
+
+/**
+ * Collects the plaintext. With a known Content-Length it writes into one
+ * preallocated buffer, so a 100 MiB download is not held twice (chunks + concat).
+ */
+class ByteSink {
+  private readonly buffer: Buffer | undefined;
+  private readonly chunks: Buffer[] = [];
+  private length = 0;
+  constructor(capacity: number | undefined) {
+    this.buffer = capacity !== undefined ? Buffer.allocUnsafe(capacity) : undefined;
+  }
+  write(piece: Buffer): void {
+    if (this.buffer) {
+      // Plaintext is never longer than the ciphertext, so more than Content-Length means a broken transfer.
+      if (this.length + piece.length > this.buffer.length) {
+        throw new MediaError('cdn_network', 'CDN sent more bytes than its Content-Length announced; try again');
+      }
+      piece.copy(this.buffer, this.length);
+    } else {
+      this.chunks.push(piece);
+    }
+    this.length += piece.length;
+  }
+  result(): Buffer {
+    return this.buffer ? this.buffer.subarray(0, this.length) : Buffer.concat(this.chunks, this.length);
+  }
+}
+
+async function describe(kind: MediaKind, item: Item, data: Buffer, decodeVoice: boolean): Promise<DownloadedMedia> {
+  switch (kind) {
+    case 'image': {
+      const sniffed = sniffImage(data);
+      return { data, kind, size: data.length, fileName: `image.${sniffed?.extension ?? 'jpg'}`, mimeType: sniffed?.mimeType ?? 'image/jpeg' };
+    }
+    case 'video':
+      return { data, kind, size: data.length, fileName: 'video.mp4', mimeType: 'video/mp4' };
+    case 'file': {
+      const fileName = item.file?.fileName?.trim() || 'file.bin';
+      return { data, kind, size: data.length, fileName, mimeType: mimeFromFileName(fileName) };
+    }
+    case 'voice': {
+      if (!decodeVoice) return { data, kind, size: data.length, fileName: 'voice.silk', mimeType: 'audio/silk' };
+      const voice = await silkToWav(data);
+      return {
+        data: voice.data,
+        kind,
+        size: voice.data.length,
+        fileName: voice.mimeType === 'audio/wav' ? 'voice.wav' : 'voice.silk',
+        mimeType: voice.mimeType,
+        durationMs: voice.durationMs,
+        note: voice.note,
+      };
+    }
+  }
+}
