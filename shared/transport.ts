@@ -59,13 +59,14 @@ export function joinUrl(base: string, path: string): URL {
   return new URL(path.replace(/^\/+/, ''), base.endsWith('/') ? base : `${base}/`);
 }
 
+/** True for an abort, whichever realm made the error (DOMException is not always `instanceof Error`). */
 export function isAbortError(error: unknown): boolean {
-  return error instanceof Error && error.name === 'AbortError';
+  return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'AbortError';
 }
 
 export function abortError(signal?: AbortSignal): Error {
   const reason: unknown = signal?.reason;
-  if (reason instanceof Error && reason.name === 'AbortError') return reason;
+  if (isAbortError(reason)) return reason as Error;
   return new DOMException('The operation was aborted', 'AbortError');
 }
 

@@ -1,0 +1,186 @@
+/**
+ * ILinkClient: the public facade, shaped like the seed's Client (NewClient,
+ * ListenAndServe, Send, Reply, SendTyping, RecallMessage) in TypeScript idiom.
+ * Hosts (n8n, Node-RED) and scripts use only this and the exported types.
+ */
+import { createHash } from 'node:crypto';
+import { systemClock, type Clock } from './clock';
+import { ApiError, IlinkError, SessionExpiredError } from './errors';
+import { redactingLogger, silentLogger, type Logger } from './log';
+import type { LoginCredentials } from './login';
+import type { Message } from './model';
+import { claimPoller } from './poll-registry';
+import { Poller, type MessageHandler, type PollerOptions } from './poller';
+import { MessageSender, type OutboundContent, type SendOptions, type SendResult } from './send';
+import { BotState, FileStateStore, MemoryStateStore, type StateStore } from './store';
+import { Transport, type TransportOptions } from './transport';
+import { TypingIndicator, TypingTicketCache, type TypingOptions } from './typing';
+import { DEFAULT_CDN_BASE, type RecallMessageResponse } from './wire';
+
+export interface ClientOptions extends TransportOptions {
+  /** The bot token from the QR login. Required. */
+  token: string;
+  /** The bot's ID (…@im.bot). Used to name state and to keep one poller per bot. */
+  botId?: string;
+  /** The WeChat user who logged the bot in. */
+  ownerUserId?: string;
+  /** CDN base for media (§0). */
+  cdnBaseUrl?: string;
+  /** Where cursor, context tokens and the dedupe window live: a store, a ready BotState, or a JSON file path. Default: memory. */
+  state?: StateStore | BotState | string;
+  /** Prefix of client_id values (§6). */
+  clientIdPrefix?: string;
+  clock?: Clock;
+}
+
+export type ListenOptions = Omit<PollerOptions, 'transport' | 'state' | 'handler' | 'clock' | 'logger'> & {
+  signal?: AbortSignal;
+  /** Who is polling, shown to a second poller that is refused (for example "n8n workflow 12"). */
+  owner?: string;
+};
+
+export class ILinkClient {
+  readonly transport: Transport;
+  readonly state: BotState;
+  readonly botId: string | undefined;
+  readonly ownerUserId: string | undefined;
+  /** A stable key for this bot: its ID, or a hash of the token (never the token itself). */
+  readonly botKey: string;
+  readonly cdnBaseUrl: string;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly typing: TypingIndicator;
+  private readonly sender: MessageSender;
+  private sessionBlocked: SessionExpiredError | undefined;
+
+  constructor(options: ClientOptions) {
+    const token = options.token?.trim();
+    if (!token) throw new IlinkError('no bot token: log in with the QR code first and store the token in the credential');
+    this.logger = redactingLogger(options.logger ?? silentLogger, () => [token]);
+    this.transport = new Transport({ ...options, token, logger: this.logger });
+    this.botId = options.botId || undefined;
+    this.botKey = this.botId ?? `token-${createHash('sha256').update(token).digest('hex').slice(0, 16)}`;
+    this.ownerUserId = options.ownerUserId || undefined;
+    this.cdnBaseUrl = options.cdnBaseUrl?.trim() || DEFAULT_CDN_BASE;
+    this.clock = options.clock ?? systemClock;
+    this.state = toBotState(options.state);
+    this.sender = new MessageSender(this.transport, this.state, options.clientIdPrefix);
+    this.typing = new TypingIndicator(this.transport, new TypingTicketCache(this.transport, this.clock), this.clock, this.logger);
+  }
+
+  /** A client for the account a login returned (uses its baseurl). */
+  static fromLogin(credentials: LoginCredentials, options: Omit<ClientOptions, 'token'> = {}): ILinkClient {
+    return new ILinkClient({
+      baseUrl: credentials.baseUrl,
+      botId: credentials.botId,
+      ownerUserId: credentials.userId,
+      ...options,
+      token: credentials.token,
+    });
+  }
+
+
+  /**
+   * Long-polls and calls the handler for each new message, until the signal
+   * aborts (resolves) or, by default, the session expires (rejects with
+   * SessionExpiredError). The seed's ListenAndServe.
+   */
+  async listen(handler: MessageHandler, options: ListenOptions = {}): Promise<void> {
+    const poller = this.createPoller(handler, options);
+    const onAbort = () => void poller.stop();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      if (options.signal?.aborted) return;
+      await poller.start();
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /**
+   * A single-use poller for this bot. Only one may run per bot in this process:
+   * a second one fails at start() with a clear message.
+   */
+  createPoller(handler: MessageHandler, options: Omit<ListenOptions, 'signal'> = {}): Poller {
+    const { owner, ...rest } = options;
+    let release: (() => void) | undefined;
+    const poller = new Poller({
+      ...rest,
+      transport: this.transport,
+      state: this.state,
+      handler,
+      clock: this.clock,
+      logger: this.logger,
+      onStatus: (status, detail) => {
+        if (status === 'polling') this.sessionBlocked = undefined;
+        if (status === 'stopped' || status === 'session-expired') release?.();
+        options.onStatus?.(status, detail);
+      },
+      onError: (error, info) => {
+        if (error instanceof SessionExpiredError) this.sessionBlocked = error;
+        options.onError?.(error, info);
+      },
+    });
+    const start = poller.start.bind(poller);
+    poller.start = () => {
+      release = claimPoller(this.botKey, owner ?? 'another listener');
+      return start().catch((error: unknown) => {
+        if (error instanceof SessionExpiredError) this.sessionBlocked = error;
+        throw error;
+      });
+    };
+    return poller;
+  }
+
+  /** Sends text and/or items to a user (§6). Text is filtered and split at 4000 characters. */
+  async send(to: string, content: OutboundContent, options: SendOptions = {}): Promise<SendResult[]> {
+    this.assertSessionUsable();
+    return this.sender.send(to, content, options);
+  }
+
+  /** Replies to an inbound message, echoing its context token. */
+  async reply(message: Message, content: OutboundContent, options: Omit<SendOptions, 'contextToken'> = {}): Promise<SendResult[]> {
+    this.assertSessionUsable();
+    return this.sender.reply(message, content, options);
+  }
+
+  /** Shows (true) or hides (false) "typing…" for a user. Returns false when iLink gave no typing ticket. */
+  async sendTyping(userId: string, typing: boolean, options: TypingOptions = {}): Promise<boolean> {
+    return this.typing.set(userId, typing, { contextToken: options.contextToken ?? this.state.contextToken(userId), ...options });
+  }
+
+  /** Shows "typing…" while `work` runs (repeated every 5 s), then hides it. */
+  withTyping<T>(userId: string, work: () => Promise<T>, options: TypingOptions & { intervalMs?: number } = {}): Promise<T> {
+    return this.typing.around(userId, work, { contextToken: options.contextToken ?? this.state.contextToken(userId), ...options });
+  }
+
+  /**
+   * Recalls a sent message by its server message ID. EXPERIMENTAL: only the
+   * seed's Go SDK calls recallmessage; no official client does (§2).
+   */
+  async recall(messageId: string, options: { signal?: AbortSignal } = {}): Promise<void> {
+    const id = String(messageId ?? '').trim();
+    if (!/^\d+$/.test(id)) {
+      throw new IlinkError(`recall needs the numeric server message ID returned by a send, got "${id}"`);
+    }
+    try {
+      await this.transport.post<RecallMessageResponse>('recallMessage', { msg_id: id }, { signal: options.signal });
+    } catch (error) {
+      if (error instanceof ApiError && !(error instanceof SessionExpiredError)) {
+        throw new ApiError('recallmessage', error, `recall failed (experimental: iLink's recall endpoint is unverified): ${error.message}`);
+      }
+      throw error;
+    }
+  }
+
+  private assertSessionUsable(): void {
+    // While the session is expired, the official client refuses outbound sends (§5.4).
+    if (this.sessionBlocked) throw new SessionExpiredError(this.sessionBlocked.endpoint, this.sessionBlocked);
+  }
+}
+
+function toBotState(state: ClientOptions['state']): BotState {
+  if (state instanceof BotState) return state;
+  if (typeof state === 'string') return new BotState(new FileStateStore(state));
+  return new BotState(state ?? new MemoryStateStore());
+}

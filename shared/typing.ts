@@ -1,0 +1,149 @@
+/**
+ * Typing indicator (§5.8, §5.9): a per-user cache of getconfig's typing_ticket
+ * with the official refresh and retry timing, sendtyping start/stop, and a
+ * keepalive that repeats "typing" every 5 s around a piece of work.
+ */
+import { systemClock, type Clock } from './clock';
+import { silentLogger, type Logger } from './log';
+import { isAbortError, type Transport } from './transport';
+import { TypingStatus, type GetConfigResponse } from './wire';
+
+export const TICKET_REFRESH_WINDOW_MS = 24 * 60 * 60 * 1000;
+export const TICKET_FIRST_RETRY_MS = 2_000;
+export const TICKET_MAX_RETRY_MS = 60 * 60 * 1000;
+export const TYPING_KEEPALIVE_MS = 5_000;
+
+interface TicketEntry {
+  ticket: string;
+  nextFetchAt: number;
+  retryDelayMs: number;
+}
+
+export class TypingTicketCache {
+  private readonly entries = new Map<string, TicketEntry>();
+  private readonly inFlight = new Map<string, Promise<string>>();
+
+  constructor(
+    private readonly transport: Transport,
+    private readonly clock: Clock = systemClock,
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  /**
+   * The user's ticket ("" when none), fetched lazily: a fresh entry is used as
+   * is; otherwise getconfig runs, with the inbound message's context token.
+   */
+  async ticketFor(userId: string, contextToken?: string, signal?: AbortSignal): Promise<string> {
+    const entry = this.entries.get(userId);
+    if (entry && this.clock.now() < entry.nextFetchAt) return entry.ticket;
+    const pending = this.inFlight.get(userId);
+    if (pending) return pending;
+    const fetch = this.fetch(userId, contextToken, signal).finally(() => this.inFlight.delete(userId));
+    this.inFlight.set(userId, fetch);
+    return fetch;
+  }
+
+  /** When the cache will next call getconfig for this user (for tests and diagnostics). */
+  nextFetchAt(userId: string): number | undefined {
+    return this.entries.get(userId)?.nextFetchAt;
+  }
+
+  private async fetch(userId: string, contextToken: string | undefined, signal?: AbortSignal): Promise<string> {
+    const now = this.clock.now();
+    try {
+      const body: Record<string, string> = { ilink_user_id: userId };
+      if (contextToken) body.context_token = contextToken;
+      const response = await this.transport.post<GetConfigResponse>('getConfig', body, { signal });
+      const ticket = typeof response.typing_ticket === 'string' ? response.typing_ticket : '';
+      // Success: next refresh at a random point within 24 h; the retry delay resets.
+      this.entries.set(userId, {
+        ticket,
+        nextFetchAt: now + this.random() * TICKET_REFRESH_WINDOW_MS,
+        retryDelayMs: TICKET_FIRST_RETRY_MS,
+      });
+      return ticket;
+    } catch (error) {
+      if (isAbortError(error)) throw error;
+      const entry = this.entries.get(userId);
+      if (!entry) {
+        this.entries.set(userId, { ticket: '', nextFetchAt: now + TICKET_FIRST_RETRY_MS, retryDelayMs: TICKET_FIRST_RETRY_MS });
+        return '';
+      }
+      // Keep the old ticket; double the delay up to an hour (4 s, 8 s, …).
+      entry.retryDelayMs = Math.min(entry.retryDelayMs * 2, TICKET_MAX_RETRY_MS);
+      entry.nextFetchAt = now + entry.retryDelayMs;
+      return entry.ticket;
+    }
+  }
+}
+
+export interface TypingOptions {
+  contextToken?: string;
+  signal?: AbortSignal;
+}
+
+export class TypingIndicator {
+  constructor(
+    private readonly transport: Transport,
+    private readonly tickets: TypingTicketCache,
+    private readonly clock: Clock = systemClock,
+    private readonly logger: Logger = silentLogger,
+  ) {}
+
+  /**
+   * Sends one sendtyping. Returns false when there is no ticket for the user
+   * (typing is then skipped, as the official client does).
+   */
+  async set(userId: string, typing: boolean, options: TypingOptions = {}): Promise<boolean> {
+    const ticket = await this.tickets.ticketFor(userId, options.contextToken, options.signal);
+    if (!ticket) return false;
+    await this.transport.post(
+      'sendTyping',
+      { ilink_user_id: userId, typing_ticket: ticket, status: typing ? TypingStatus.TYPING : TypingStatus.CANCEL },
+      { signal: options.signal },
+    );
+    return true;
+  }
+
+  /**
+   * Shows "typing…" while `work` runs: status 1 now and every 5 s, status 2
+   * when it settles. Typing failures are logged, never thrown: they must not
+   * break the work they decorate.
+   */
+  async around<T>(userId: string, work: () => Promise<T>, options: TypingOptions & { intervalMs?: number } = {}): Promise<T> {
+    const keepalive = this.start(userId, options);
+    try {
+      return await work();
+    } finally {
+      await keepalive.stop();
+    }
+  }
+
+  /** Starts a keepalive; call stop() to send status 2. */
+  start(userId: string, options: TypingOptions & { intervalMs?: number } = {}): { stop(): Promise<void> } {
+    const interval = options.intervalMs ?? TYPING_KEEPALIVE_MS;
+    const stopper = new AbortController();
+    const signal = options.signal ? AbortSignal.any([options.signal, stopper.signal]) : stopper.signal;
+    const quietly = async (typing: boolean, sig?: AbortSignal) => {
+      try {
+        return await this.set(userId, typing, { contextToken: options.contextToken, signal: sig });
+      } catch (error) {
+        if (!isAbortError(error)) this.logger.warn(`typing indicator for ${userId} failed: ${(error as Error).message}`);
+        return false;
+      }
+    };
+    const loop = (async () => {
+      while (!signal.aborted) {
+        await quietly(true, signal);
+        await this.clock.sleep(interval, signal).catch(() => undefined);
+      }
+    })();
+    return {
+      stop: async () => {
+        stopper.abort();
+        await loop;
+        await quietly(false);
+      },
+    };
+  }
+}
