@@ -4,11 +4,13 @@
  * Hosts (n8n, Node-RED) and scripts use only this and the exported types.
  */
 import { createHash } from 'node:crypto';
+import { basename } from 'node:path';
 import { systemClock, type Clock } from './clock';
-import { ApiError, IlinkError, SessionExpiredError } from './errors';
+import { ApiError, IlinkError, SessionExpiredError, ValidationError } from './errors';
 import { redactingLogger, silentLogger, type Logger } from './log';
 import type { LoginCredentials } from './login';
-import type { Message } from './model';
+import { buildMediaItem, downloadMedia, MediaError, pickMediaItem, uploadMedia, type DownloadedMedia, type DownloadOptions, type UploadedMedia, type UploadOptions, type UploadSource } from './media';
+import type { Item, Message } from './model';
 import { claimPoller } from './poll-registry';
 import { Poller, type MessageHandler, type PollerOptions } from './poller';
 import { MessageSender, type OutboundContent, type SendOptions, type SendResult } from './send';
@@ -26,6 +28,8 @@ export interface ClientOptions extends TransportOptions {
   ownerUserId?: string;
   /** CDN base for media (§0). */
   cdnBaseUrl?: string;
+  /** Size cap for media upload and download in bytes (default 100 MiB, §7). */
+  maxMediaBytes?: number;
   /** Where cursor, context tokens and the dedupe window live: a store, a ready BotState, or a JSON file path. Default: memory. */
   state?: StateStore | BotState | string;
   /** Prefix of client_id values (§6). */
@@ -50,7 +54,9 @@ export class ILinkClient {
   readonly logger: Logger;
   readonly clock: Clock;
   readonly typing: TypingIndicator;
+  readonly maxMediaBytes: number | undefined;
   private readonly sender: MessageSender;
+  private readonly dispatcher: ClientOptions['dispatcher'];
   private sessionBlocked: SessionExpiredError | undefined;
 
   constructor(options: ClientOptions) {
@@ -62,6 +68,8 @@ export class ILinkClient {
     this.botKey = this.botId ?? `token-${createHash('sha256').update(token).digest('hex').slice(0, 16)}`;
     this.ownerUserId = options.ownerUserId || undefined;
     this.cdnBaseUrl = options.cdnBaseUrl?.trim() || DEFAULT_CDN_BASE;
+    this.maxMediaBytes = options.maxMediaBytes;
+    this.dispatcher = options.dispatcher;
     this.clock = options.clock ?? systemClock;
     this.state = toBotState(options.state);
     this.sender = new MessageSender(this.transport, this.state, options.clientIdPrefix);
@@ -173,10 +181,69 @@ export class ILinkClient {
     }
   }
 
+  /**
+   * Encrypts and uploads a file (Buffer, file path or stream) to the CDN and
+   * returns the reference; send it with sendMedia or as an item via send().
+   */
+  async uploadMedia(source: UploadSource, options: UploadOptions): Promise<UploadedMedia> {
+    this.assertSessionUsable();
+    return uploadMedia({ transport: this.transport, cdnBaseUrl: this.cdnBaseUrl, maxBytes: this.maxMediaBytes, dispatcher: this.dispatcher }, source, options);
+  }
+
+  /**
+   * Uploads and sends an image, video or file (type from the file name unless
+   * given). A caption goes first, as its own text message (§6).
+   */
+  async sendMedia(
+    to: string,
+    source: UploadSource | UploadedMedia,
+    options: Partial<Omit<UploadOptions, 'toUserId'>> & SendOptions & { caption?: string } = {},
+  ): Promise<SendResult[]> {
+    const { caption, fileName, mediaType, ...sendOptions } = options;
+    const uploaded = isUploaded(source)
+      ? source
+      : await this.uploadMedia(source, { fileName: fileName ?? defaultFileName(source), toUserId: to, mediaType, signal: options.signal });
+    const content = caption?.trim() ? [caption, buildMediaItem(uploaded)] : [buildMediaItem(uploaded)];
+    return this.send(to, content, sendOptions);
+  }
+
+  /** Replies with media to an inbound message (its context token, one run_id). */
+  async replyMedia(
+    message: Message,
+    source: UploadSource | UploadedMedia,
+    options: Partial<Omit<UploadOptions, 'toUserId'>> & Omit<SendOptions, 'contextToken'> & { caption?: string } = {},
+  ): Promise<SendResult[]> {
+    const { caption, fileName, mediaType, ...sendOptions } = options;
+    const uploaded = isUploaded(source)
+      ? source
+      : await this.uploadMedia(source, { fileName: fileName ?? defaultFileName(source), toUserId: message.from, mediaType, signal: options.signal });
+    const content = caption?.trim() ? [caption, buildMediaItem(uploaded)] : [buildMediaItem(uploaded)];
+    return this.reply(message, content, sendOptions);
+  }
+
+  /**
+   * Downloads and decrypts media: of one item, or of a message (the item the
+   * official priority picks: image > video > file > voice, then a quoted one).
+   */
+  async downloadMedia(target: Message | Item, options: DownloadOptions = {}): Promise<DownloadedMedia> {
+    const item = 'items' in target ? pickMediaItem(target.items) : target;
+    if (!item) throw new MediaError('no_media', 'this message has no image, video, file or voice to download');
+    return downloadMedia({ cdnBaseUrl: this.cdnBaseUrl, maxBytes: this.maxMediaBytes, dispatcher: this.dispatcher }, item, options);
+  }
+
   private assertSessionUsable(): void {
     // While the session is expired, the official client refuses outbound sends (§5.4).
     if (this.sessionBlocked) throw new SessionExpiredError(this.sessionBlocked.endpoint, this.sessionBlocked);
   }
+}
+
+function isUploaded(source: UploadSource | UploadedMedia): source is UploadedMedia {
+  return typeof source === 'object' && source !== null && !Buffer.isBuffer(source) && 'media' in source && 'cipherSize' in source;
+}
+
+function defaultFileName(source: UploadSource): string {
+  if (typeof source === 'string') return basename(source);
+  throw new ValidationError('give a fileName for media sent from a Buffer or a stream (it sets the media type and the name the user sees)');
 }
 
 function toBotState(state: ClientOptions['state']): BotState {

@@ -1,7 +1,50 @@
-export * from './wire';
+/**
+ * The iLink core: the public API, grouped. Hosts and scripts import from here.
+ */
+
+// Client facade and login (the seed's NewClient / StartLogin shape)
+export { ILinkClient, type ClientOptions, type ListenOptions } from './client';
+export {
+  LoginSession,
+  fetchQrCode,
+  pollQrStatus,
+  redirectBase,
+  credentialsFromConfirmed,
+  LOGIN_DEADLINE_MS,
+  MAX_QR_CODES,
+  type LoginOptions,
+  type LoginResult,
+  type LoginCredentials,
+  type QrCode,
+} from './login';
+export { renderQrPng, renderQrDataUrl, renderQrTerminal } from './qr';
+
+// Receiving
+export { Poller, DEFAULT_POLLER_TIMINGS, type MessageHandler, type PollerOptions, type PollerStatus, type PollerTimings, type PollerErrorInfo } from './poller';
+export { claimPoller, isPollerClaimed, PollerConflictError } from './poll-registry';
+export * from './store';
+
+// Sending, typing, text
+export { MessageSender, makeClientId, toOutboundItems, PartialSendError, DEFAULT_CLIENT_ID_PREFIX, type OutboundContent, type SendOptions, type SendResult } from './send';
+export { TypingIndicator, TypingTicketCache, TYPING_KEEPALIVE_MS, type TypingOptions } from './typing';
+export * from './text';
+
+// Filtering inbound messages
+export * from './filter';
+
+// Messages
+export * from './model';
+export * from './messages';
+
+// Media
+export * from './media';
+
+// Errors, transport and wire-level pieces
 export * from './errors';
+export { Transport, encodeClientVersion, encodeWechatUin, joinUrl, isAbortError, ILINK_APP_ID, type TransportOptions, type CallOptions } from './transport';
+export * from './wire';
 export * from './json';
 export * from './log';
 export * from './bot-agent';
-export * from './transport';
+export { systemClock, ManualClock, type Clock } from './clock';
 export { PACKAGE_NAME, PACKAGE_VERSION } from './version';

@@ -1,0 +1,63 @@
+/**
+ * Which inbound messages a receiving node passes on. Both hosts offer the same
+ * options, so the rule lives here: item types, sender allow-list or owner
+ * only, bot echoes, and a text match.
+ */
+import { ValidationError } from './errors';
+import type { ItemKind, Message } from './model';
+
+export type FilterableKind = Extract<ItemKind, 'text' | 'image' | 'voice' | 'file' | 'video'>;
+export const FILTERABLE_KINDS: readonly FilterableKind[] = ['text', 'image', 'voice', 'file', 'video'];
+
+export interface MessageFilterOptions {
+  /** Pass messages that contain at least one item of these kinds (default: all). */
+  kinds?: readonly FilterableKind[];
+  /** 'everyone' (default), 'owner' (the user who logged the bot in), or 'list'. */
+  senders?: 'everyone' | 'owner' | 'list';
+  /** User IDs for senders: 'list'. */
+  allowList?: readonly string[];
+  ownerUserId?: string;
+  /** Drop messages whose message_type is BOT (echoes of the bot's own sends). Default true. */
+  ignoreBotEchoes?: boolean;
+  /** Text match on the message's body text. */
+  textMatch?: { mode: 'contains' | 'regex'; pattern: string; caseSensitive?: boolean };
+}
+
+/** Builds the filter once (so a bad regex fails at configuration time, with a clear message). */
+export function createMessageFilter(options: MessageFilterOptions = {}): (message: Message) => boolean {
+  const kinds = options.kinds && options.kinds.length > 0 ? new Set<string>(options.kinds) : undefined;
+  const senders = options.senders ?? 'everyone';
+  const allow = new Set((options.allowList ?? []).map((id) => id.trim()).filter(Boolean));
+  if (senders === 'owner' && !options.ownerUserId) {
+    throw new ValidationError('"owner only" needs the owner user ID: log in with the QR code, or fill in the owner user ID');
+  }
+  if (senders === 'list' && allow.size === 0) {
+    throw new ValidationError('the sender allow-list is empty: add at least one user ID (…@im.wechat)');
+  }
+  const matchText = compileTextMatch(options.textMatch);
+  const ignoreEchoes = options.ignoreBotEchoes !== false;
+
+  return (message) => {
+    if (ignoreEchoes && message.kind === 'bot') return false;
+    if (senders === 'owner' && message.from !== options.ownerUserId) return false;
+    if (senders === 'list' && !allow.has(message.from)) return false;
+    if (kinds && !message.items.some((item) => kinds.has(item.type))) return false;
+    if (matchText && !matchText(message.text)) return false;
+    return true;
+  };
+}
+
+function compileTextMatch(match: MessageFilterOptions['textMatch']): ((text: string) => boolean) | undefined {
+  if (!match || match.pattern === '') return undefined;
+  if (match.mode === 'regex') {
+    let regex: RegExp;
+    try {
+      regex = new RegExp(match.pattern, match.caseSensitive ? 'u' : 'iu');
+    } catch (error) {
+      throw new ValidationError(`the text match is not a valid regular expression: ${(error as Error).message}`);
+    }
+    return (text) => regex.test(text);
+  }
+  const needle = match.caseSensitive ? match.pattern : match.pattern.toLowerCase();
+  return (text) => (match.caseSensitive ? text : text.toLowerCase()).includes(needle);
+}
