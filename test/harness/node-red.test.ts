@@ -1,21 +1,7 @@
-import { harnessFixtureRoot } from './fixtures';
-import { NodeRedFlowNode, NodeRedInstance, startNodeRed } from './node-red';
+import { fixtureFlow, harnessFixtureRoot } from './fixtures';
+import { NodeRedInstance, startNodeRed } from './node-red';
 
 jest.setTimeout(60_000);
-
-/** inject → harness-echo → debug(console), and http in → harness-echo → http response. */
-function fixtureFlow(): NodeRedFlowNode[] {
-  return [
-    { id: 'tab1', type: 'tab', label: 'harness' },
-    { id: 'inj1', type: 'inject', z: 'tab1', payload: 'ping', payloadType: 'str', repeat: '', once: false, topic: '', props: [{ p: 'payload' }], wires: [['echo1']] },
-    { id: 'echo1', type: 'harness-echo', z: 'tab1', name: '', prefix: 'fixture:', wires: [['dbg1']] },
-    // console: true puts the message in the runtime log, which the test reads.
-    { id: 'dbg1', type: 'debug', z: 'tab1', active: true, tosidebar: false, console: true, tostatus: false, complete: 'true', targetType: 'full', wires: [] },
-    { id: 'httpin1', type: 'http in', z: 'tab1', url: '/harness-echo', method: 'post', upload: false, wires: [['echo2']] },
-    { id: 'echo2', type: 'harness-echo', z: 'tab1', name: '', prefix: 'http:', wires: [['httpout1']] },
-    { id: 'httpout1', type: 'http response', z: 'tab1', statusCode: '', headers: {}, wires: [] },
-  ];
-}
 
 describe('Node-RED 5 harness', () => {
   let red: NodeRedInstance;
