@@ -175,7 +175,12 @@ export async function startNodeRed(options: StartNodeRedOptions = {}): Promise<N
     logText: () => (host ? host.logText() : ''),
   };
 
-  await launch();
+  try {
+    await launch();
+  } catch (err) {
+    await host?.stop(2_000);
+    throw err;
+  }
   if (options.flows) await instance.deploy(options.flows);
   return instance;
 }
