@@ -121,7 +121,8 @@ export async function startNodeRed(options: StartNodeRedOptions = {}): Promise<N
   }
 
   async function launch(): Promise<void> {
-    logOffset = fs.existsSync(logFile) ? fs.statSync(logFile).size : 0;
+    // A character offset (not bytes): it slices the decoded log text.
+    logOffset = fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').length : 0;
     host = spawnHost({
       command: nodeBin,
       args: [redJs, '--settings', settingsFile],
@@ -149,10 +150,17 @@ export async function startNodeRed(options: StartNodeRedOptions = {}): Promise<N
       const withCredentials = flows.map((node) =>
         credentials[node.id] ? { ...node, credentials: { ...node.credentials, ...credentials[node.id] } } : node,
       );
-      return request<{ rev: string }>('POST', '/flows', { flows: withCredentials }, {
+      if (!host) throw new Error('Node-RED is not running');
+      const running = host;
+      const mark = running.logText().length;
+      const result = await request<{ rev: string }>('POST', '/flows', { flows: withCredentials }, {
         'Node-RED-Deployment-Type': 'full',
         'Node-RED-API-Version': 'v2',
       });
+      // POST /flows answers before the new flows have started (seen as a 404
+      // from /inject right after a deploy under load): wait for the runtime to say so.
+      await waitUntil('Node-RED deploy', async () => /Started flows/.test(running.logText().slice(mark)), running, 15_000, 50);
+      return result;
     },
     getFlows: () => request('GET', '/flows', undefined, { 'Node-RED-API-Version': 'v2' }),
     async injectNode(id) {
