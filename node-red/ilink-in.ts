@@ -1,0 +1,81 @@
+/**
+ * ilink-in: one msg per inbound WeChat message. msg.payload = the text (or the
+ * downloaded media as a Buffer), msg.ilink = the friendly message, msg.topic =
+ * the sender. Receives through its config node's poller.
+ */
+import { createMessageFilter, pickMediaItem, type Message } from '../shared';
+import type { ConnectionState, Receiver } from './lib/bot-connection';
+import type { IlinkConfigNode } from './lib/config-node';
+import { filterOptionsOf, type InboundFilterFields } from './lib/inbound-filter';
+import { asError, configNodeOf, errorStatus } from './lib/node-status';
+import type { NodeAPI, NodeDef, NodeMessage, NodeStatus, RedNode } from './lib/red-api';
+
+interface IlinkInDef extends NodeDef, InboundFilterFields {
+  bot?: string;
+  /** Download image/video/file/voice into msg.payload (voice as WAV). */
+  download?: boolean;
+}
+
+const STATE_STATUS: Record<ConnectionState, NodeStatus> = {
+  'not-logged-in': { fill: 'red', shape: 'ring', text: 'ilink-in.status.not-logged-in' },
+  connecting: { fill: 'yellow', shape: 'ring', text: 'ilink-in.status.connecting' },
+  polling: { fill: 'green', shape: 'dot', text: 'ilink-in.status.polling' },
+  retrying: { fill: 'yellow', shape: 'ring', text: 'ilink-in.status.retrying' },
+  'session-expired': { fill: 'red', shape: 'ring', text: 'ilink-in.status.session-expired' },
+  conflict: { fill: 'red', shape: 'ring', text: 'ilink-in.status.conflict' },
+  stopped: { fill: 'grey', shape: 'ring', text: 'ilink-in.status.stopped' },
+};
+
+export = function (RED: NodeAPI): void {
+  function IlinkIn(this: RedNode, def: IlinkInDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const config = configNodeOf<IlinkConfigNode>(RED, node, def.bot);
+    if (!config) return;
+    const connection = config.connection;
+
+    let accept: (message: Message) => boolean;
+    try {
+      accept = createMessageFilter(filterOptionsOf(def, connection.ownerUserId));
+    } catch (error) {
+      // A bad regex or an empty allow-list: say so once, and receive nothing.
+      node.status({ fill: 'red', shape: 'ring', text: 'ilink-in.status.bad-filter' });
+      node.error(asError(error).message);
+      return;
+    }
+
+    const receiver: Receiver = {
+      async handle(message) {
+        if (!accept(message)) return;
+        const msg: NodeMessage = { payload: message.text, topic: message.from, ilink: message };
+        if (def.download && pickMediaItem(message.items)) {
+          try {
+            const media = await connection.client.downloadMedia(message);
+            msg.payload = media.data;
+            msg.filename = media.fileName;
+            msg.mimetype = media.mimeType;
+            msg.media = { kind: media.kind, size: media.size, durationMs: media.durationMs, note: media.note };
+          } catch (error) {
+            // The msg still carries the message, so a Catch flow can retry or answer.
+            node.error(asError(error), msg);
+            return;
+          }
+        }
+        node.send(msg);
+      },
+      onState(state) {
+        node.status(STATE_STATUS[state]);
+      },
+      onFatal(error) {
+        node.status(errorStatus('ilink-in', error));
+        // With a msg, Catch nodes see it (session expired, another poller on this bot, not logged in).
+        node.error(error, { topic: 'ilink-error', payload: error.message, error: { name: error.name, message: error.message } });
+      },
+    };
+
+    connection.register(receiver);
+    node.on('close', (_removed, done) => connection.deregister(receiver, done));
+  }
+
+  RED.nodes.registerType('ilink-in', IlinkIn);
+};

@@ -1,0 +1,72 @@
+/**
+ * ilink-media: download + decrypt the media of an inbound msg into a Buffer,
+ * or encrypt + upload a Buffer to the CDN and get a reference that ilink-send
+ * (or any iLink item) can use.
+ */
+import { ValidationError, type Item, type Message } from '../shared';
+import type { IlinkConfigNode } from './lib/config-node';
+import { asError, configNodeOf, errorStatus } from './lib/node-status';
+import { asBuffer, recipientOf, resolveTarget } from './lib/outbound';
+import type { NodeAPI, NodeDef, NodeMessage, RedNode } from './lib/red-api';
+
+interface IlinkMediaDef extends NodeDef {
+  bot?: string;
+  operation?: 'download' | 'upload';
+  /** Upload: the recipient when the msg did not come from ilink-in and has no msg.to. */
+  to?: string;
+}
+
+/** A friendly message (msg.ilink) or a single item (msg.ilink.items[n], msg.item). */
+function downloadTarget(msg: NodeMessage): Message | Item {
+  const candidate = msg.item ?? msg.ilink;
+  if (candidate && typeof candidate === 'object' && (Array.isArray(candidate.items) || typeof candidate.type === 'string')) {
+    return candidate as Message | Item;
+  }
+  throw new ValidationError('nothing to download: send a msg from an ilink-in node (msg.ilink), or put an iLink item in msg.item');
+}
+
+export = function (RED: NodeAPI): void {
+  function IlinkMedia(this: RedNode, def: IlinkMediaDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const config = configNodeOf<IlinkConfigNode>(RED, node, def.bot);
+    const operation = def.operation === 'upload' ? 'upload' : 'download';
+
+    node.on('input', async (msg, send, done) => {
+      if (!config) {
+        done(new Error('no WeChat iLink bot selected: pick or add an ilink-config node in this node\'s "Bot" field'));
+        return;
+      }
+      node.status({ fill: 'blue', shape: 'dot', text: `ilink-media.status.${operation}ing` });
+      try {
+        const client = config.connection.client;
+        if (operation === 'download') {
+          const media = await client.downloadMedia(downloadTarget(msg));
+          msg.payload = media.data;
+          msg.filename = media.fileName;
+          msg.mimetype = media.mimeType;
+          msg.media = { kind: media.kind, size: media.size, durationMs: media.durationMs, note: media.note };
+          node.status({ fill: 'green', shape: 'dot', text: RED._('ilink-media.status.downloaded', { size: media.size, name: media.fileName }) });
+        } else {
+          const data = asBuffer(msg.payload);
+          if (!data) throw new ValidationError('upload needs msg.payload as a Buffer (and msg.filename)');
+          const fileName = typeof msg.filename === 'string' ? msg.filename.trim() : '';
+          if (!fileName) throw new ValidationError('upload needs msg.filename (e.g. "photo.jpg"): it sets the media type');
+          const to = recipientOf(resolveTarget(msg, def.to));
+          const uploaded = await client.uploadMedia(data, { fileName, toUserId: to });
+          // The reference only: ilink-send accepts it as msg.payload (or inside an array).
+          msg.payload = uploaded;
+          msg.to = msg.to ?? to;
+          node.status({ fill: 'green', shape: 'dot', text: RED._('ilink-media.status.uploaded', { size: uploaded.plainSize, name: fileName }) });
+        }
+        send(msg);
+        done();
+      } catch (error) {
+        node.status(errorStatus('ilink-media', error));
+        done(asError(error));
+      }
+    });
+  }
+
+  RED.nodes.registerType('ilink-media', IlinkMedia);
+};

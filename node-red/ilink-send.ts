@@ -1,0 +1,57 @@
+/**
+ * ilink-send: sends msg.payload (text, a Buffer with msg.filename, or an array
+ * of items) as a reply to the msg's sender, or to msg.to / a configured user.
+ * Errors go to done(err) so Catch nodes see them (21-httprequest.js style).
+ */
+import { PartialSendError } from '../shared';
+import type { IlinkConfigNode } from './lib/config-node';
+import { asError, configNodeOf, errorStatus } from './lib/node-status';
+import { contentOf, recipientOf, resolveTarget, sendContent, type RecipientMode } from './lib/outbound';
+import type { NodeAPI, NodeDef, RedNode } from './lib/red-api';
+
+interface IlinkSendDef extends NodeDef {
+  bot?: string;
+  /** A fixed recipient (user ID …@im.wechat); msg.to overrides it. */
+  to?: string;
+  mode?: RecipientMode;
+  /** 1: pass the msg on with the sent message IDs; 0: no output. */
+  outputs?: number;
+}
+
+export = function (RED: NodeAPI): void {
+  function IlinkSend(this: RedNode, def: IlinkSendDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const config = configNodeOf<IlinkConfigNode>(RED, node, def.bot);
+
+    node.on('input', async (msg, send, done) => {
+      if (!config) {
+        done(new Error('no WeChat iLink bot selected: pick or add an ilink-config node in this node\'s "Bot" field'));
+        return;
+      }
+      node.status({ fill: 'blue', shape: 'dot', text: 'ilink-send.status.sending' });
+      try {
+        const target = resolveTarget(msg, def.to, def.mode);
+        const content = contentOf(msg);
+        const results = await sendContent(config.connection.client, target, content);
+        node.status({ fill: 'green', shape: 'dot', text: RED._('ilink-send.status.sent', { count: results.length, to: recipientOf(target) }) });
+        if (def.outputs) {
+          msg.sent = {
+            to: recipientOf(target),
+            messageIds: results.map((r) => r.messageId),
+            clientIds: results.map((r) => r.clientId),
+          };
+          msg.messageId = [...results].reverse().find((r) => r.messageId)?.messageId ?? '';
+          send(msg);
+        }
+        done();
+      } catch (error) {
+        if (error instanceof PartialSendError) msg.sent = { messageIds: error.sent.map((r) => r.messageId), partial: true };
+        node.status(errorStatus('ilink-send', error instanceof PartialSendError ? error.failure : error));
+        done(asError(error));
+      }
+    });
+  }
+
+  RED.nodes.registerType('ilink-send', IlinkSend);
+};
