@@ -58,6 +58,13 @@ cat > "$DIR/package.json" <<JSON
 }
 JSON
 
+# sqlite3's prebuilt binary download cannot work offline, so `npm rebuild`
+# compiles it (python3, make, g++). node-gyp would download Node headers too:
+# point it at the machine's headers (N-API, so any Node version's headers do).
+if [[ -z "$(npm config get nodedir 2>/dev/null | grep -v '^undefined$' || true)" && -f /usr/include/node/node_api.h ]]; then
+  export npm_config_nodedir=/usr
+fi
+
 echo "install-n8n: installing n8n@$N8N_VERSION into $DIR (takes several minutes, ~3 GB) ..."
 start=$(date +%s)
 LOG="$DIR/install.log"
