@@ -70,6 +70,7 @@ export class BotConnection {
   private detail: string | undefined;
   private readonly typing = new Map<string, { handle: TypingHandle; timer?: NodeJS.Timeout }>();
   private closed = false;
+  private startQueued = false;
 
   constructor(private readonly options: BotConnectionOptions) {
     this.settings = options.settings;
@@ -98,7 +99,14 @@ export class BotConnection {
   register(receiver: Receiver): void {
     this.receivers.add(receiver);
     receiver.onState(this.stateValue, this.detail);
-    if (this.receivers.size === 1 || !this.poller) this.startPolling();
+    // Started on the next turn: the other nodes of the flow (Catch nodes above all)
+    // exist by then, so an error raised at start reaches them.
+    if (this.startQueued) return;
+    this.startQueued = true;
+    setImmediate(() => {
+      this.startQueued = false;
+      if (this.receivers.size > 0 && !this.poller) this.startPolling();
+    });
   }
 
   /** Removes a receiver; with the last one gone, the poller stops before `done`. */
