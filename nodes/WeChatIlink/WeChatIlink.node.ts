@@ -1,0 +1,100 @@
+import {
+  NodeConnectionTypes,
+  NodeOperationError,
+  type IExecuteFunctions,
+  type INodeExecutionData,
+  type INodeType,
+  type INodeTypeDescription,
+} from 'n8n-workflow';
+import type { ILinkClient } from '../../shared';
+import { CREDENTIAL_NAME, effectiveToken, readCredentialFields } from '../../credentials/wechat-ilink-fields';
+import { createIlinkClient } from '../common/client';
+import { CREDENTIAL_TEST_NAME, testWeChatIlinkCredential } from '../common/credential-test';
+import { RELOGIN_HINT, toNodeError } from '../common/node-errors';
+import type { Operation, OperationContext } from './operation-context';
+import { loginDescription, loginOperations } from './resources/login';
+import { mediaDescription, mediaOperations } from './resources/media';
+import { messageDescription, messageOperations } from './resources/message';
+import { typingDescription, typingOperations } from './resources/typing';
+
+const operations: Record<string, Record<string, Operation>> = {
+  message: messageOperations,
+  media: mediaOperations,
+  typing: typingOperations,
+  login: loginOperations,
+};
+
+export class WeChatIlink implements INodeType {
+  description: INodeTypeDescription = {
+    displayName: 'WeChat iLink',
+    name: 'wechatIlink',
+    icon: { light: 'file:wechatIlink.svg', dark: 'file:wechatIlink.dark.svg' },
+    group: ['output'],
+    version: 1,
+    subtitle: '={{$parameter["operation"] + ": " + $parameter["resource"]}}',
+    description: 'Send and reply to WeChat messages, images, videos and files through a WeChat iLink bot',
+    defaults: { name: 'WeChat iLink' },
+    usableAsTool: true,
+    inputs: [NodeConnectionTypes.Main],
+    outputs: [NodeConnectionTypes.Main],
+    credentials: [{ name: CREDENTIAL_NAME, required: true, testedBy: CREDENTIAL_TEST_NAME }],
+    properties: [
+      {
+        displayName: 'Resource',
+        name: 'resource',
+        type: 'options',
+        noDataExpression: true,
+        options: [
+          { name: 'Login', value: 'login' },
+          { name: 'Media', value: 'media' },
+          { name: 'Message', value: 'message' },
+          { name: 'Typing', value: 'typing' },
+        ],
+        default: 'message',
+      },
+      ...messageDescription,
+      ...mediaDescription,
+      ...typingDescription,
+      ...loginDescription,
+    ],
+  };
+
+  methods = { credentialTest: { [CREDENTIAL_TEST_NAME]: testWeChatIlinkCredential } };
+
+  async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+    const items = this.getInputData();
+    const node = this.getNode();
+    const output: INodeExecutionData[] = [];
+    let client: ILinkClient | undefined;
+    // One client per run: it keeps the run's context tokens and typing tickets.
+    const getClient = async () => {
+      if (client) return client;
+      const credentials = (await this.getCredentials(CREDENTIAL_NAME)) as Record<string, unknown>;
+      if (!effectiveToken(readCredentialFields(credentials))) {
+        throw new NodeOperationError(node, 'The WeChat iLink credential has no bot token yet', { description: RELOGIN_HINT });
+      }
+      client = createIlinkClient(credentials, { logger: this.logger, context: { workflowId: this.getWorkflow().id, node: node.name } });
+      return client;
+    };
+
+    for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
+      try {
+        const resource = this.getNodeParameter('resource', itemIndex) as string;
+        const operationName = this.getNodeParameter('operation', itemIndex) as string;
+        const operation = operations[resource]?.[operationName];
+        if (!operation) throw new NodeOperationError(node, `unknown operation "${operationName}" for resource "${resource}"`, { itemIndex });
+        const ctx: OperationContext = { exec: this, itemIndex, item: items[itemIndex], client: getClient };
+        const result = await operation(ctx);
+        for (const entry of Array.isArray(result) ? result : [result]) output.push({ ...entry, pairedItem: { item: itemIndex } });
+      } catch (error) {
+        const nodeError = toNodeError(node, error, itemIndex);
+        if (this.continueOnFail()) {
+          output.push({ json: { error: nodeError.message, ...(nodeError.description ? { errorDescription: nodeError.description } : {}) }, pairedItem: { item: itemIndex } });
+          continue;
+        }
+        throw nodeError;
+      }
+    }
+    return [output];
+  }
+}

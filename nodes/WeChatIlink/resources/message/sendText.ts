@@ -1,0 +1,72 @@
+import type { INodeProperties } from 'n8n-workflow';
+import type { Operation } from '../../operation-context';
+import { optionsOf, requiredText, sentJson } from '../../parameters';
+
+const showOnlyForMessageSendText = { show: { resource: ['message'], operation: ['sendText'] } };
+
+export const sendTextDescription: INodeProperties[] = [
+  {
+    displayName: 'To (User ID)',
+    name: 'to',
+    type: 'string',
+    required: true,
+    default: '',
+    placeholder: 'e.g. o9x8y7@im.wechat',
+    description: 'WeChat user ID of the recipient (the "from" of a message they sent the bot)',
+    displayOptions: showOnlyForMessageSendText,
+  },
+  {
+    displayName: 'Text',
+    name: 'text',
+    type: 'string',
+    required: true,
+    typeOptions: { rows: 4 },
+    default: '',
+    description: 'The message. Markdown is turned into plain text; long text is split into several messages.',
+    displayOptions: showOnlyForMessageSendText,
+  },
+  {
+    displayName: 'Options',
+    name: 'options',
+    type: 'collection',
+    placeholder: 'Add option',
+    default: {},
+    displayOptions: showOnlyForMessageSendText,
+    options: [
+      {
+        displayName: 'Context Token',
+        name: 'contextToken',
+        type: 'string',
+        default: '',
+        description: 'The contextToken of the recipient\'s latest message (from the trigger). iLink usually refuses messages without one.',
+      },
+      {
+        displayName: 'Send Without Context Token',
+        name: 'allowWithoutContextToken',
+        type: 'boolean',
+        default: false,
+        description: 'Whether to send even when no context token is known (the server may refuse it)',
+      },
+      {
+        displayName: 'Convert Markdown',
+        name: 'markdown',
+        type: 'boolean',
+        default: true,
+        description: 'Whether to turn Markdown into plain text as WeChat shows it',
+      },
+    ],
+  },
+];
+
+export const sendText: Operation = async (ctx) => {
+  const to = requiredText(ctx, 'to', 'the recipient (To)');
+  const text = requiredText(ctx, 'text', 'the text');
+  const options = optionsOf<{ contextToken?: string; allowWithoutContextToken?: boolean; markdown?: boolean }>(ctx);
+  const client = await ctx.client();
+  const results = await client.send(to, text, {
+    contextToken: options.contextToken?.trim() || undefined,
+    allowWithoutContextToken: options.allowWithoutContextToken === true,
+    markdown: options.markdown !== false,
+  });
+  return { json: sentJson(to, results) };
+};

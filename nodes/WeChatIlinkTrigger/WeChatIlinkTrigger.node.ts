@@ -1,0 +1,159 @@
+import {
+  NodeConnectionTypes,
+  NodeOperationError,
+  type INodeType,
+  type INodeTypeDescription,
+  type IRun,
+  type ITriggerFunctions,
+  type ITriggerResponse,
+} from 'n8n-workflow';
+import {
+  createMessageFilter,
+  MemoryStateStore,
+  normalizeSnapshot,
+  ObjectStateStore,
+  pickMediaItem,
+  SessionExpiredError,
+  ValidationError,
+  type ILinkClient,
+  type Message,
+} from '../../shared';
+import { checkCredentials } from '../../shared/credential-check';
+import { clientOptionsFrom, CREDENTIAL_NAME, readCredentialFields } from '../../credentials/wechat-ilink-fields';
+import { createIlinkClient } from '../common/client';
+import { CREDENTIAL_TEST_NAME, testWeChatIlinkCredential } from '../common/credential-test';
+import { RELOGIN_HINT } from '../common/node-errors';
+import { mediaSummary, messageItem, messageJson } from './message-item';
+import { readTriggerSettings, type TriggerSettings } from './trigger-options';
+import { triggerProperties } from './trigger-properties';
+
+/** Where the cursor, context tokens and dedupe window live inside the node's static data. */
+const STATE_KEY = 'ilinkState';
+
+export class WeChatIlinkTrigger implements INodeType {
+  description: INodeTypeDescription = {
+    displayName: 'WeChat iLink Trigger',
+    name: 'wechatIlinkTrigger',
+    icon: { light: 'file:wechatIlink.svg', dark: 'file:wechatIlink.dark.svg' },
+    group: ['trigger'],
+    version: 1,
+    subtitle: '={{"messages: " + $parameter["senders"]}}',
+    description: 'Starts the workflow when the WeChat bot receives a message (iLink long polling)',
+    defaults: { name: 'WeChat iLink Trigger' },
+    inputs: [],
+    outputs: [NodeConnectionTypes.Main],
+    credentials: [{ name: CREDENTIAL_NAME, required: true, testedBy: CREDENTIAL_TEST_NAME }],
+    properties: triggerProperties,
+  };
+
+  methods = { credentialTest: { [CREDENTIAL_TEST_NAME]: testWeChatIlinkCredential } };
+
+  async trigger(this: ITriggerFunctions): Promise<ITriggerResponse> {
+    const node = this.getNode();
+    const credentials = await this.getCredentials(CREDENTIAL_NAME);
+    const fields = readCredentialFields(credentials);
+    let settings: TriggerSettings;
+    let accept: (message: Message) => boolean;
+    try {
+      settings = readTriggerSettings(this, fields.ownerUserId || undefined);
+      accept = createMessageFilter(settings.filter);
+    } catch (error) {
+      if (error instanceof ValidationError) throw new NodeOperationError(node, error.message);
+      throw error;
+    }
+
+    // Refuse to start on a dead session: n8n then retries the activation with a growing delay,
+    // instead of a start/fail loop at the shortest interval. A network failure does not count.
+    const check = await checkCredentials({ ...clientOptionsFrom(fields), ownerUserId: fields.ownerUserId, botId: fields.botId });
+    if (!check.ok && (check.reason === 'no-token' || check.reason === 'session-expired')) {
+      throw new NodeOperationError(node, check.reason === 'no-token' ? 'The WeChat iLink credential has no bot token yet' : check.message, {
+        description: RELOGIN_HINT,
+      });
+    }
+
+    // Manual runs ("Listen for test event") start from the stored state but must not move it.
+    const manual = this.getMode() === 'manual';
+    const staticData = this.getWorkflowStaticData('node');
+    const client = createIlinkClient(credentials, {
+      logger: this.logger,
+      state: manual ? new MemoryStateStore(normalizeSnapshot(staticData[STATE_KEY])) : new ObjectStateStore(staticData, STATE_KEY),
+      context: { workflowId: this.getWorkflow().id, node: node.name },
+    });
+
+    const emitMessage = async (message: Message) => {
+      // n8n saves a trigger's static data only when emit() is called. Marking the
+      // message handled first puts it into that save, so a restart of n8n skips it.
+      client.state.markSeen(message.messageId);
+      const item = await buildItem(this, client, message, settings);
+      if (!settings.typingIndicator) {
+        this.emit([[item]]);
+        return;
+      }
+      const done = this.helpers.createDeferredPromise<IRun>();
+      const typing = client.typing.start(message.from, { contextToken: message.contextToken });
+      this.emit([[item]], undefined, done);
+      // Typing stops when the execution ends (or fails); the poller does not wait for it.
+      void done.promise.then(
+        () => typing.stop(),
+        () => typing.stop(),
+      );
+    };
+
+    const workflow = this.getWorkflow();
+    const owner = `n8n workflow ${workflow.id ?? ''} "${workflow.name ?? ''}"${manual ? ' (test listener)' : ''}`;
+    const poller = client.createPoller(emitMessage, {
+        owner,
+        accept,
+        onSessionExpired: 'stop',
+        onError: (error, info) => {
+          // Poll failures follow the core's backoff and are logged by it; no execution per failure.
+          if (info.source === 'handler') this.logger.warn(`WeChat iLink Trigger: could not emit message ${info.message?.messageId}: ${error.message}`);
+        },
+    });
+
+    const startPolling = () => {
+      // start() claims the bot synchronously: a second active trigger on this bot fails here.
+      poller.start().catch((error: unknown) => {
+        if (error instanceof SessionExpiredError) {
+          this.emitError(new NodeOperationError(node, error.message, { description: RELOGIN_HINT }));
+          return;
+        }
+        this.emitError(error instanceof Error ? error : new Error(String(error)));
+      });
+    };
+
+    const claim = () => {
+      try {
+        startPolling();
+      } catch (error) {
+        throw new NodeOperationError(node, (error as Error).message, {
+          description: 'Only one WeChat iLink Trigger may receive messages for a bot. Deactivate the other workflow, or give this one another bot.',
+        });
+      }
+    };
+
+    if (!manual) {
+      claim();
+      return { closeFunction: async () => poller.stop() };
+    }
+
+    // "Listen for test event": n8n takes the first emitted item, then calls closeFunction.
+    const manualTriggerFunction = async () => claim();
+    return { closeFunction: async () => poller.stop(), manualTriggerFunction };
+  }
+}
+
+async function buildItem(context: ITriggerFunctions, client: ILinkClient, message: Message, settings: TriggerSettings) {
+  const json = messageJson(message);
+  if (!settings.downloadMedia || !pickMediaItem(message.items)) return messageItem(json);
+  try {
+    const media = await client.downloadMedia(message);
+    const data = await context.helpers.prepareBinaryData(media.data, media.fileName, media.mimeType);
+    json.media = mediaSummary(media, settings.binaryPropertyName);
+    return messageItem(json, { name: settings.binaryPropertyName, data });
+  } catch (error) {
+    // The message still counts; the workflow sees why its media is missing.
+    json.mediaError = (error as Error).message;
+    return messageItem(json);
+  }
+}

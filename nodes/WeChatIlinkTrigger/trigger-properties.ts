@@ -1,0 +1,110 @@
+/** The trigger's parameters (filters first, then options). */
+import type { INodeProperties } from 'n8n-workflow';
+
+export const triggerProperties: INodeProperties[] = [
+  {
+    displayName:
+      'Receives messages sent to the bot. Only one active trigger may listen to a bot at a time. Reply with a "WeChat iLink" node ("Message" → "Reply"): it takes the sender and context token from this item.',
+    name: 'triggerNotice',
+    type: 'notice',
+    default: '',
+  },
+  {
+    displayName: 'Message Types',
+    name: 'messageTypes',
+    type: 'multiOptions',
+    options: [
+      { name: 'File', value: 'file' },
+      { name: 'Image', value: 'image' },
+      { name: 'Text', value: 'text' },
+      { name: 'Video', value: 'video' },
+      { name: 'Voice', value: 'voice' },
+    ],
+    default: [],
+    description: 'Only start for messages that contain one of these. None selected: every type.',
+  },
+  {
+    displayName: 'Senders',
+    name: 'senders',
+    type: 'options',
+    options: [
+      { name: 'Everyone', value: 'everyone', description: 'Any WeChat user who writes to the bot' },
+      { name: 'Owner Only', value: 'owner', description: 'Only the user who logged the bot in (owner user ID in the credential)' },
+      { name: 'Allow-List', value: 'list', description: 'Only the user IDs listed below' },
+    ],
+    default: 'everyone',
+  },
+  {
+    displayName: 'Allowed User IDs',
+    name: 'allowList',
+    type: 'string',
+    default: '',
+    placeholder: 'e.g. o9x8y7@im.wechat, p1q2r3@im.wechat',
+    description: 'WeChat user IDs, separated by commas or spaces',
+    displayOptions: { show: { senders: ['list'] } },
+  },
+  {
+    displayName: 'Options',
+    name: 'options',
+    type: 'collection',
+    placeholder: 'Add option',
+    default: {},
+    options: [
+      {
+        displayName: 'Binary Property',
+        name: 'binaryPropertyName',
+        type: 'string',
+        default: 'data',
+        description: 'Name of the binary property that receives downloaded media',
+      },
+      {
+        displayName: 'Case Sensitive',
+        name: 'caseSensitive',
+        type: 'boolean',
+        default: false,
+        description: 'Whether the text match tells upper and lower case apart',
+      },
+      {
+        displayName: 'Download Media',
+        name: 'downloadMedia',
+        type: 'boolean',
+        default: false,
+        description: 'Whether to download and decrypt an image, video, file or voice (as WAV) into the item\'s binary data',
+      },
+      {
+        displayName: 'Ignore Bot Echoes',
+        name: 'ignoreBotEchoes',
+        type: 'boolean',
+        default: true,
+        description: 'Whether to skip copies of messages the bot itself sent',
+      },
+      {
+        displayName: 'Text Match',
+        name: 'textMatchMode',
+        type: 'options',
+        options: [
+          { name: 'None', value: 'none' },
+          { name: 'Contains', value: 'contains' },
+          { name: 'Regular Expression', value: 'regex' },
+        ],
+        default: 'none',
+        description: 'Only start for messages whose text matches',
+      },
+      {
+        displayName: 'Text Pattern',
+        name: 'textPattern',
+        type: 'string',
+        default: '',
+        placeholder: 'e.g. ^/help',
+        description: 'The text to look for, or a regular expression',
+      },
+      {
+        displayName: 'Typing Indicator',
+        name: 'typingIndicator',
+        type: 'boolean',
+        default: false,
+        description: 'Whether to show "typing…" to the sender while the workflow runs',
+      },
+    ],
+  },
+];
