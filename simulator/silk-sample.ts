@@ -3,7 +3,7 @@
  * ~1.5 s of a two-tone melody as 24 kHz mono s16le, encoded to SILK with
  * silk-wasm, the format WeChat voice notes use (§7 Voice, encode_type 6).
  */
-import { encode } from 'silk-wasm';
+import { silkEncode } from '../shared/media/silk-codec';
 
 const SAMPLE_RATE = 24000;
 
@@ -24,6 +24,5 @@ export function makeSamplePcm(notesHz: number[] = [523.25, 659.25, 783.99], note
 
 /** ~1.5 s of SILK (three 0.5 s notes), as a WeChat client would record it. */
 export async function makeSampleSilk(): Promise<Buffer> {
-  const result = await encode(makeSamplePcm(), SAMPLE_RATE);
-  return Buffer.from(result.data.buffer, result.data.byteOffset, result.data.byteLength);
+  return (await silkEncode(makeSamplePcm(), SAMPLE_RATE)).data;
 }

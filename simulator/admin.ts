@@ -1,0 +1,157 @@
+/**
+ * The test-facing control panel: provision bots, play the WeChat user, drive
+ * the phone during QR login, inject faults and inspect what clients sent.
+ * admin-http.ts mirrors every method over HTTP for out-of-process hosts.
+ */
+import type { ApiScenario, SimContext } from './api/types';
+import type { CdnFault } from './cdn';
+import type { FaultSpec } from './faults';
+import type { LoginScenario } from './login';
+import type { RecordedRequest, RequestFilter } from './request-log';
+import type {
+  BotInfo,
+  CreateBotOptions,
+  InjectedMessage,
+  InjectMessageOptions,
+  NotificationRecord,
+  SentRecord,
+  TimelineEntry,
+  TypingState,
+} from './state';
+
+export interface SentFilter {
+  botId?: string;
+  to?: string;
+}
+
+export class SimulatorAdmin {
+  constructor(private readonly ctx: SimContext) {}
+
+  // ---- bots ----
+
+  /** A logged-in bot without a QR login. */
+  createBot(options: CreateBotOptions = {}): BotInfo {
+    return this.ctx.state.createBot(options);
+  }
+
+  bots(): BotInfo[] {
+    return this.ctx.state.listBots();
+  }
+
+  /** The bot's token then answers errcode -14 everywhere until its owner logs in again. */
+  expireSession(botId: string): void {
+    this.ctx.state.expireSession(botId);
+  }
+
+  // ---- messages ----
+
+  /** A WeChat user sends the bot a message; it waits in the bot's getupdates queue. */
+  injectMessage(options: InjectMessageOptions): InjectedMessage {
+    return this.ctx.state.injectMessage(options);
+  }
+
+  sentMessages(filter: SentFilter = {}): SentRecord[] {
+    return this.ctx.state.sentMessages(filter);
+  }
+
+  /** Resolves with the first sent message (already sent or yet to come) matching the predicate. */
+  waitForSent(predicate: (record: SentRecord) => boolean, timeoutMs = 5000): Promise<SentRecord> {
+    const existing = this.ctx.state.sentMessages().find(predicate);
+    if (existing) return Promise.resolve(existing);
+    return new Promise((resolve, reject) => {
+      const onSent = (record: SentRecord): void => {
+        if (!predicate(record)) return;
+        cleanup();
+        resolve(structuredClone(record));
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`no matching message was sent within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        this.ctx.state.events.off('sent', onSent);
+      };
+      this.ctx.state.events.on('sent', onSent);
+    });
+  }
+
+  /** Makes every context token of this user unusable (sendmessage then answers ret -2). */
+  expireContextToken(botId: string, userId: string): void {
+    this.ctx.state.expireContextTokens(botId, userId);
+  }
+
+  timeline(botId: string): TimelineEntry[] {
+    return this.ctx.state.timeline(botId);
+  }
+
+  typingState(botId: string, userId: string): TypingState {
+    return this.ctx.state.typingState(botId, userId);
+  }
+
+  notifications(botId: string): NotificationRecord[] {
+    return this.ctx.state.notifications(botId);
+  }
+
+  // ---- faults and scenarios ----
+
+  injectFault(fault: FaultSpec): void {
+    this.ctx.faults.add(fault);
+  }
+
+  /** CDN faults (upload/download) are the CDN's own (see cdn.ts). */
+  cdnFault(fault: CdnFault): void {
+    this.ctx.cdn.injectFault(fault);
+  }
+
+  pendingFaults(): FaultSpec[] {
+    return this.ctx.faults.pending();
+  }
+
+  setLoginScenario(scenario: LoginScenario): void {
+    this.ctx.login.setScenario(scenario);
+  }
+
+  setApiScenario(scenario: ApiScenario): void {
+    this.ctx.apiScenario.uploadFullUrl = scenario.uploadFullUrl;
+  }
+
+  // ---- QR login: the phone's side (§3) ----
+
+  lastQrcode(): string | undefined {
+    return this.ctx.login.lastQrcode();
+  }
+
+  scanQr(qrcode: string, userId?: string): string {
+    return this.ctx.login.scan(qrcode, userId);
+  }
+
+  confirmQr(qrcode: string, userId?: string): string {
+    return this.ctx.login.confirm(qrcode, userId);
+  }
+
+  cancelQr(qrcode: string): string {
+    return this.ctx.login.cancel(qrcode);
+  }
+
+  /** The number the phone shows while the status is need_verifycode. */
+  verifyCodeFor(qrcode: string): string | undefined {
+    return this.ctx.login.verifyCodeFor(qrcode);
+  }
+
+  // ---- inspection ----
+
+  requests(filter: RequestFilter = {}): RecordedRequest[] {
+    return this.ctx.log.list(filter);
+  }
+
+  /** Forgets bots, messages, faults, scenarios, QR codes, recorded requests and CDN objects. */
+  reset(): void {
+    this.ctx.login.reset();
+    this.ctx.state.reset();
+    this.ctx.faults.reset();
+    this.ctx.log.reset();
+    this.ctx.apiScenario.uploadFullUrl = undefined;
+    this.ctx.cdn.reset();
+  }
+}

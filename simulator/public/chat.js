@@ -1,0 +1,266 @@
+// The simulator's chat page: play WeChat users of one bot, see its replies live.
+// No framework: state in a few variables, DOM built by small functions.
+(function () {
+  'use strict';
+
+  var botSelect = document.getElementById('bot-select');
+  var userList = document.getElementById('user-list');
+  var messageList = document.getElementById('messages');
+  var typingLine = document.getElementById('typing');
+
+  var botId = null;
+  var users = [];
+  var currentUser = null;
+  var timeline = [];
+  var typingUntil = {};
+  var unread = {};
+  var events = null;
+  var typingTimer = null;
+
+  // ---- item rendering: one function per item type (§4). Media helpers may replace entries. ----
+
+  function textNode(text) {
+    var span = document.createElement('span');
+    span.textContent = text;
+    return span;
+  }
+
+  function mediaLabel(label) {
+    return function (item, describe) {
+      var span = textNode(label + (describe ? ' ' + describe(item) : ''));
+      span.className = 'media';
+      return span;
+    };
+  }
+
+  var ITEM_RENDERERS = {
+    1: function (item) { return textNode((item.text_item && item.text_item.text) || ''); },
+    2: mediaLabel('[图片 / image]'),
+    3: function (item) {
+      var transcript = item.voice_item && item.voice_item.text;
+      return transcript ? textNode('[语音 / voice] ' + transcript) : mediaLabel('[语音 / voice]')(item);
+    },
+    4: function (item) {
+      var name = (item.file_item && item.file_item.file_name) || '';
+      return mediaLabel('[文件 / file]')(item, function () { return name; });
+    },
+    5: mediaLabel('[视频 / video]'),
+    11: function (item) {
+      var call = item.tool_call_start_item || {};
+      return textNode('[工具调用 / tool call] ' + (call.tool_name || ''));
+    },
+    12: function (item) {
+      var result = item.tool_call_result_item || {};
+      return textNode('[工具结果 / tool result] ' + (result.tool_name || '') + ' ' + (result.status || ''));
+    },
+  };
+
+  function renderItem(item) {
+    var render = ITEM_RENDERERS[item.type] || function () { return textNode('[未知消息 / unknown item ' + item.type + ']'); };
+    var wrapper = document.createElement('div');
+    if (item.ref_msg) {
+      var quote = document.createElement('span');
+      quote.className = 'quote';
+      var quoted = item.ref_msg.message_item;
+      quote.textContent = '引用 / quote: ' + (item.ref_msg.title || (quoted && quoted.text_item && quoted.text_item.text) || '…');
+      wrapper.appendChild(quote);
+    }
+    wrapper.appendChild(render(item));
+    return wrapper;
+  }
+
+  // Other scripts (e.g. media previews) can register renderers here.
+  window.IlinkChat = { ITEM_RENDERERS: ITEM_RENDERERS, renderItem: renderItem };
+
+  // ---- conversation ----
+
+  function renderEntry(entry) {
+    var li = document.createElement('li');
+    li.className = entry.direction + (entry.recalled ? ' recalled' : '');
+    li.dataset.messageId = entry.messageId;
+    var bubble = document.createElement('div');
+    bubble.className = 'bubble';
+    entry.items.forEach(function (item) { bubble.appendChild(renderItem(item)); });
+    var meta = document.createElement('span');
+    meta.className = 'meta';
+    meta.textContent = (entry.direction === 'in' ? entry.userId : '机器人 / bot') + ' · ' + new Date(entry.time).toLocaleTimeString();
+    bubble.appendChild(meta);
+    li.appendChild(bubble);
+    return li;
+  }
+
+  function showConversation() {
+    document.getElementById('conversation-title').textContent = currentUser ? currentUser : '';
+    messageList.textContent = '';
+    timeline
+      .filter(function (entry) { return entry.userId === currentUser; })
+      .forEach(function (entry) { messageList.appendChild(renderEntry(entry)); });
+    messageList.scrollTop = messageList.scrollHeight;
+    showTyping();
+  }
+
+  function showUsers() {
+    userList.textContent = '';
+    users.forEach(function (user) {
+      var li = document.createElement('li');
+      li.textContent = user;
+      if (user === currentUser) li.className = 'active';
+      else if (unread[user]) li.className = 'unread';
+      li.addEventListener('click', function () { selectUser(user); });
+      userList.appendChild(li);
+    });
+  }
+
+  function selectUser(user) {
+    currentUser = user;
+    unread[user] = false;
+    showUsers();
+    showConversation();
+  }
+
+  function addUser(user) {
+    if (users.indexOf(user) < 0) users.push(user);
+  }
+
+  function showTyping() {
+    clearTimeout(typingTimer);
+    var until = typingUntil[currentUser] || 0;
+    var remaining = until - Date.now();
+    typingLine.hidden = remaining <= 0;
+    if (remaining > 0) typingTimer = setTimeout(showTyping, remaining);
+  }
+
+  // ---- data ----
+
+  function getJson(url, options) {
+    return fetch(url, options).then(function (res) {
+      return res.json().then(function (body) {
+        if (!res.ok) throw new Error(body.error || res.statusText);
+        return body;
+      });
+    });
+  }
+
+  function loadBots() {
+    return getJson('/_chat/state').then(function (state) {
+      botSelect.textContent = '';
+      state.bots.forEach(function (bot) {
+        var option = document.createElement('option');
+        option.value = bot.botId;
+        option.textContent = bot.botId + (bot.sessionExpired ? ' (会话过期 / session expired)' : '');
+        botSelect.appendChild(option);
+      });
+      document.getElementById('no-bots').hidden = state.bots.length > 0;
+      document.getElementById('chat').hidden = state.bots.length === 0;
+      var keep = state.bots.some(function (bot) { return bot.botId === botId; });
+      var next = keep ? botId : state.bots.length ? state.bots[state.bots.length - 1].botId : null;
+      botSelect.value = next || '';
+      if (next !== botId) selectBot(next);
+    });
+  }
+
+  function selectBot(id) {
+    botId = id;
+    if (events) events.close();
+    events = null;
+    if (!id) return;
+    getJson('/_chat/state?botId=' + encodeURIComponent(id)).then(function (state) {
+      timeline = state.timeline;
+      users = state.users.slice();
+      typingUntil = {};
+      Object.keys(state.typing).forEach(function (user) {
+        if (state.typing[user].typing) typingUntil[user] = state.typing[user].until;
+      });
+      currentUser = users[0] || null;
+      showUsers();
+      showConversation();
+      listen(id);
+    });
+  }
+
+  // Server-Sent Events: replies, typing, recalls for the chosen bot.
+  function listen(id) {
+    events = new EventSource('/_chat/events?botId=' + encodeURIComponent(id));
+    events.addEventListener('message', function (event) {
+      var entry = JSON.parse(event.data);
+      timeline.push(entry);
+      addUser(entry.userId);
+      if (entry.userId === currentUser) {
+        messageList.appendChild(renderEntry(entry));
+        messageList.scrollTop = messageList.scrollHeight;
+      } else {
+        unread[entry.userId] = true;
+      }
+      // A reply ends "typing…" on a real phone too.
+      if (entry.direction === 'out') typingUntil[entry.userId] = 0;
+      showUsers();
+      showTyping();
+    });
+    events.addEventListener('typing', function (event) {
+      var typing = JSON.parse(event.data);
+      typingUntil[typing.userId] = typing.typing ? typing.until : 0;
+      showTyping();
+    });
+    events.addEventListener('recall', function (event) {
+      var recall = JSON.parse(event.data);
+      timeline.forEach(function (entry) { if (entry.messageId === recall.messageId) entry.recalled = true; });
+      var li = messageList.querySelector('[data-message-id="' + recall.messageId + '"]');
+      if (li) li.classList.add('recalled');
+    });
+    events.addEventListener('bots', function () { loadBots(); });
+  }
+
+  // ---- actions ----
+
+  botSelect.addEventListener('change', function () { selectBot(botSelect.value); });
+
+  document.getElementById('add-user').addEventListener('submit', function (event) {
+    event.preventDefault();
+    var input = document.getElementById('new-user');
+    var user = input.value.trim();
+    if (!user) return;
+    if (user.indexOf('@') < 0) user += '@im.wechat';
+    addUser(user);
+    input.value = '';
+    selectUser(user);
+  });
+
+  document.getElementById('composer').addEventListener('submit', function (event) {
+    event.preventDefault();
+    var textArea = document.getElementById('text');
+    var text = textArea.value;
+    if (!text.trim() || !botId || !currentUser) return;
+    getJson('/_admin/messages', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ botId: botId, from: currentUser, text: text }),
+    })
+      .then(function () { textArea.value = ''; })
+      .catch(function (error) { alert(error.message); });
+  });
+
+  document.getElementById('text').addEventListener('keydown', function (event) {
+    if (event.key === 'Enter' && !event.shiftKey) {
+      event.preventDefault();
+      document.getElementById('composer').requestSubmit();
+    }
+  });
+
+  document.getElementById('create-bot').addEventListener('click', function () {
+    getJson('/_admin/bots', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' }).then(function (bot) {
+      document.getElementById('new-bot').hidden = false;
+      document.getElementById('new-bot-id').textContent = bot.botId;
+      document.getElementById('new-bot-token').textContent = bot.token;
+      document.getElementById('new-bot-base').textContent = bot.baseUrl;
+      botId = null;
+      loadBots();
+    });
+  });
+
+  getJson('/_admin/info').then(function (info) {
+    document.getElementById('api-base').textContent = info.apiBaseUrl;
+  });
+  loadBots();
+  // Without a bot there is no event stream yet: look for a QR login now and then.
+  setInterval(function () { if (!botId) loadBots(); }, 3000);
+})();

@@ -1,0 +1,491 @@
+/**
+ * The simulator's memory: bots and their tokens, inbound queues with opaque
+ * cursors, context tokens, sent messages, typing and notify records. Pure
+ * state with events; no HTTP here.
+ */
+import { EventEmitter } from 'node:events';
+import { MessageItemType, MessageState, MessageType, type MessageItem, type RefMessage, type WeixinMessage } from '../shared/wire';
+import {
+  MessageIdCounter,
+  newBotId,
+  newBotToken,
+  newContextToken,
+  newCursor,
+  newSessionId,
+  newTypingTicket,
+  randomHex,
+} from './ids';
+
+/** Messages kept per bot until acknowledged; the oldest are dropped beyond this. */
+export const QUEUE_CAP = 5000;
+/** At most this many messages per getupdates answer. */
+export const BATCH_CAP = 100;
+const CURSOR_CAP = 1000;
+const TIMELINE_CAP = 2000;
+const SENT_CAP = 10_000;
+const CONTEXT_TOKEN_CAP = 10_000;
+
+export interface BotInfo {
+  botId: string;
+  token: string;
+  ownerUserId: string;
+  /** The account API base (what `confirmed` answers as baseurl). */
+  baseUrl: string;
+  sessionExpired: boolean;
+  createdAt: number;
+}
+
+export interface CreateBotOptions {
+  token?: string;
+  botId?: string;
+  ownerUserId?: string;
+  /** Account API base reported for this bot (default: the simulator's API base). */
+  baseUrl?: string;
+}
+
+export interface InjectMessageOptions {
+  botId?: string;
+  token?: string;
+  /** Sending user, e.g. `alice@im.wechat`. */
+  from: string;
+  text?: string;
+  /** Extra wire items (after the text item, if any). */
+  items?: MessageItem[];
+  /** Use this context_token instead of a fresh one. */
+  contextToken?: string;
+  /** Quote attached to the first item. */
+  refMsg?: RefMessage;
+  /** Default 1 (USER). */
+  messageType?: number;
+}
+
+export interface InjectedMessage {
+  messageId: string;
+  contextToken: string;
+}
+
+export interface SentRecord {
+  /** Position in the simulator-wide list of sent messages (0-based). */
+  index: number;
+  botId: string;
+  to: string;
+  messageId: string;
+  clientId?: string;
+  /** The wire message as received (uint64 IDs as strings). */
+  msg: WeixinMessage;
+  time: number;
+  recalled: boolean;
+  recalledAt?: number;
+}
+
+/** One line of a conversation, for the chat page. */
+export interface TimelineEntry {
+  direction: 'in' | 'out';
+  botId: string;
+  userId: string;
+  messageId: string;
+  items: MessageItem[];
+  time: number;
+  recalled: boolean;
+}
+
+export interface TypingState {
+  typing: boolean;
+  status?: number;
+  updatedAt?: number;
+  /** When "typing…" disappears unless refreshed (status 1 only). */
+  until?: number;
+}
+
+export interface NotificationRecord {
+  kind: 'start' | 'stop';
+  time: number;
+}
+
+interface ContextTokenRecord {
+  userId: string;
+  lastUsedAt: number;
+}
+
+class Bot {
+  queue: WeixinMessage[] = [];
+  /** Absolute position of queue[0]. */
+  queueStart = 0;
+  readonly cursors = new Map<string, number>();
+  seq = 0;
+  readonly contextTokens = new Map<string, ContextTokenRecord>();
+  readonly sessionIds = new Map<string, string>();
+  readonly ticketsByUser = new Map<string, string>();
+  readonly usersByTicket = new Map<string, string>();
+  readonly typing = new Map<string, { status: number; updatedAt: number }>();
+  readonly notifications: NotificationRecord[] = [];
+  readonly timeline: TimelineEntry[] = [];
+
+  constructor(public info: BotInfo) {}
+
+  get queueEnd(): number {
+    return this.queueStart + this.queue.length;
+  }
+}
+
+export type TokenLookup = { kind: 'valid'; bot: BotInfo } | { kind: 'invalid' };
+
+export interface StateConfig {
+  contextTokenTtlMs: number;
+  typingDisplayMs: number;
+  /** Account API base reported for bots. */
+  accountBaseUrl: () => string;
+}
+
+export class SimState {
+  readonly events = new EventEmitter();
+  private bots = new Map<string, Bot>();
+  private botIdByToken = new Map<string, string>();
+  private sent: SentRecord[] = [];
+  private sentCount = 0;
+  private readonly messageIds = new MessageIdCounter();
+
+  constructor(private readonly config: StateConfig) {
+    this.events.setMaxListeners(0);
+  }
+
+  // ---- Bots and sessions ----
+
+  createBot(options: CreateBotOptions = {}): BotInfo {
+    const botId = options.botId ?? newBotId();
+    if (this.bots.has(botId)) throw new Error(`bot ${botId} already exists`);
+    const token = options.token ?? newBotToken();
+    if (this.botIdByToken.has(token)) throw new Error('that token is already in use');
+    const info: BotInfo = {
+      botId,
+      token,
+      ownerUserId: options.ownerUserId ?? `user_${randomHex(6)}@im.wechat`,
+      baseUrl: options.baseUrl ?? this.config.accountBaseUrl(),
+      sessionExpired: false,
+      createdAt: Date.now(),
+    };
+    this.bots.set(botId, new Bot(info));
+    this.botIdByToken.set(token, botId);
+    this.events.emit('bots');
+    return { ...info };
+  }
+
+  listBots(): BotInfo[] {
+    return [...this.bots.values()].map((bot) => ({ ...bot.info }));
+  }
+
+  getBot(botId: string): BotInfo | undefined {
+    const bot = this.bots.get(botId);
+    return bot ? { ...bot.info } : undefined;
+  }
+
+  /** The newest bot owned by this WeChat user, if any. */
+  botOwnedBy(userId: string): BotInfo | undefined {
+    const owned = [...this.bots.values()].filter((bot) => bot.info.ownerUserId === userId);
+    const newest = owned[owned.length - 1];
+    return newest ? { ...newest.info } : undefined;
+  }
+
+  /** Unknown, replaced and expired tokens are all `invalid`: the server answers -14 for them. */
+  lookupToken(token: string): TokenLookup {
+    const botId = this.botIdByToken.get(token);
+    const bot = botId ? this.bots.get(botId) : undefined;
+    if (!bot || bot.info.token !== token || bot.info.sessionExpired) return { kind: 'invalid' };
+    return { kind: 'valid', bot: { ...bot.info } };
+  }
+
+  /** A new login of the same owner: fresh token, the old one stops working (like logging in on another device). */
+  rebindBot(botId: string, baseUrl: string): BotInfo {
+    const bot = this.requireBot(botId);
+    this.botIdByToken.delete(bot.info.token);
+    bot.info.token = newBotToken();
+    bot.info.sessionExpired = false;
+    bot.info.baseUrl = baseUrl;
+    this.botIdByToken.set(bot.info.token, botId);
+    this.events.emit('session', botId);
+    this.events.emit('bots');
+    return { ...bot.info };
+  }
+
+  expireSession(botId: string): void {
+    const bot = this.requireBot(botId);
+    bot.info.sessionExpired = true;
+    this.events.emit('session', botId);
+    this.events.emit('bots');
+  }
+
+  // ---- Inbound messages and the getupdates queue (§5) ----
+
+  injectMessage(options: InjectMessageOptions): InjectedMessage {
+    const bot = this.resolveBot(options.botId, options.token);
+    if (typeof options.from !== 'string' || !options.from) throw new Error('injectMessage needs `from` (a user id)');
+    const now = Date.now();
+    const items: MessageItem[] = [];
+    if (options.text !== undefined) items.push({ type: MessageItemType.TEXT, text_item: { text: options.text } });
+    for (const item of options.items ?? []) items.push(structuredClone(item));
+    if (items.length === 0) throw new Error('injectMessage needs `text` or `items`');
+    const stampedItems = items.map((item) => ({
+      ...item,
+      create_time_ms: item.create_time_ms ?? now,
+      update_time_ms: item.update_time_ms ?? now,
+      is_completed: item.is_completed ?? true,
+      msg_id: item.msg_id ?? this.messageIds.take(),
+    }));
+    if (options.refMsg) stampedItems[0].ref_msg = structuredClone(options.refMsg);
+
+    const contextToken = options.contextToken ?? newContextToken();
+    this.rememberContextToken(bot, contextToken, options.from, now);
+    const messageId = this.messageIds.take();
+    bot.seq += 1;
+    const message: WeixinMessage = {
+      seq: bot.seq,
+      message_id: messageId,
+      from_user_id: options.from,
+      to_user_id: bot.info.botId,
+      create_time_ms: now,
+      update_time_ms: now,
+      session_id: this.sessionIdFor(bot, options.from),
+      message_type: options.messageType ?? MessageType.USER,
+      message_state: MessageState.FINISH,
+      item_list: stampedItems,
+      context_token: contextToken,
+    };
+    bot.queue.push(message);
+    if (bot.queue.length > QUEUE_CAP) {
+      bot.queue.shift();
+      bot.queueStart += 1;
+    }
+    this.addTimeline(bot, { direction: 'in', botId: bot.info.botId, userId: options.from, messageId, items: stampedItems, time: now, recalled: false });
+    this.events.emit('inbound', bot.info.botId);
+    return { messageId, contextToken };
+  }
+
+  /**
+   * Messages past the cursor. The cursor is opaque and mapped server-side; a
+   * known cursor acknowledges everything before its position, an old one
+   * re-delivers (at-least-once). '' or an unknown cursor start at the oldest
+   * unacknowledged message.
+   */
+  takeUpdates(botId: string, cursor: string): { msgs: WeixinMessage[]; cursor: string } {
+    const bot = this.requireBot(botId);
+    const known = bot.cursors.get(cursor);
+    const position = Math.max(known ?? bot.queueStart, bot.queueStart);
+    if (known !== undefined && position > bot.queueStart) {
+      bot.queue.splice(0, position - bot.queueStart);
+      bot.queueStart = position;
+    }
+    const msgs = bot.queue.slice(position - bot.queueStart, position - bot.queueStart + BATCH_CAP);
+    if (msgs.length === 0 && known !== undefined) return { msgs, cursor };
+    return { msgs: structuredClone(msgs), cursor: this.mintCursor(bot, position + msgs.length) };
+  }
+
+  hasUpdates(botId: string, cursor: string): boolean {
+    const bot = this.requireBot(botId);
+    const position = Math.max(bot.cursors.get(cursor) ?? bot.queueStart, bot.queueStart);
+    return position < bot.queueEnd;
+  }
+
+  // ---- Context tokens (§6) ----
+
+  /**
+   * Every inbound message brings a fresh token. Older tokens of the same user
+   * stay valid until they have been idle for contextTokenTtlMs; a successful
+   * send refreshes the token it used.
+   */
+  checkContextToken(botId: string, userId: string, token: string | undefined): boolean {
+    const bot = this.requireBot(botId);
+    if (!token) return false;
+    const record = bot.contextTokens.get(token);
+    if (!record || record.userId !== userId) return false;
+    const now = Date.now();
+    if (now - record.lastUsedAt >= this.config.contextTokenTtlMs) {
+      bot.contextTokens.delete(token);
+      return false;
+    }
+    record.lastUsedAt = now;
+    return true;
+  }
+
+  expireContextTokens(botId: string, userId: string): number {
+    const bot = this.requireBot(botId);
+    let expired = 0;
+    for (const [token, record] of bot.contextTokens) {
+      if (record.userId === userId) {
+        bot.contextTokens.delete(token);
+        expired += 1;
+      }
+    }
+    return expired;
+  }
+
+  // ---- Sent messages ----
+
+  recordSent(botId: string, msg: WeixinMessage): SentRecord {
+    const bot = this.requireBot(botId);
+    const now = Date.now();
+    const record: SentRecord = {
+      index: this.sentCount++,
+      botId,
+      to: msg.to_user_id ?? '',
+      messageId: this.messageIds.take(),
+      clientId: msg.client_id,
+      msg: structuredClone(msg),
+      time: now,
+      recalled: false,
+    };
+    this.sent.push(record);
+    if (this.sent.length > SENT_CAP) this.sent.shift();
+    this.addTimeline(bot, {
+      direction: 'out',
+      botId,
+      userId: record.to,
+      messageId: record.messageId,
+      items: structuredClone(msg.item_list ?? []),
+      time: now,
+      recalled: false,
+    });
+    this.events.emit('sent', record);
+    return record;
+  }
+
+  sentMessages(filter: { botId?: string; to?: string } = {}): SentRecord[] {
+    return this.sent
+      .filter((record) => (filter.botId === undefined || record.botId === filter.botId) && (filter.to === undefined || record.to === filter.to))
+      .map((record) => structuredClone(record));
+  }
+
+  /** Marks a message this bot sent as recalled; false when there is no such message. */
+  recall(botId: string, messageId: string): boolean {
+    const record = this.sent.find((candidate) => candidate.botId === botId && candidate.messageId === messageId);
+    if (!record) return false;
+    record.recalled = true;
+    record.recalledAt = Date.now();
+    const entry = this.requireBot(botId).timeline.find((candidate) => candidate.messageId === messageId);
+    if (entry) entry.recalled = true;
+    this.events.emit('recall', { botId, messageId });
+    return true;
+  }
+
+  // ---- Typing (§2 getconfig/sendtyping, §5.8-9) ----
+
+  /** One stable ticket per (bot, user), like a ticket the official client caches for up to 24 h. */
+  typingTicketFor(botId: string, userId: string): string {
+    const bot = this.requireBot(botId);
+    let ticket = bot.ticketsByUser.get(userId);
+    if (!ticket) {
+      ticket = newTypingTicket();
+      bot.ticketsByUser.set(userId, ticket);
+      bot.usersByTicket.set(ticket, userId);
+    }
+    return ticket;
+  }
+
+  ticketMatches(botId: string, userId: string, ticket: string): boolean {
+    return this.requireBot(botId).usersByTicket.get(ticket) === userId;
+  }
+
+  setTyping(botId: string, userId: string, status: number): void {
+    const bot = this.requireBot(botId);
+    bot.typing.set(userId, { status, updatedAt: Date.now() });
+    this.events.emit('typing', { botId, userId, state: this.typingState(botId, userId) });
+  }
+
+  typingState(botId: string, userId: string): TypingState {
+    const record = this.requireBot(botId).typing.get(userId);
+    if (!record) return { typing: false };
+    const until = record.status === 1 ? record.updatedAt + this.config.typingDisplayMs : undefined;
+    return { typing: until !== undefined && Date.now() < until, status: record.status, updatedAt: record.updatedAt, until };
+  }
+
+  // ---- notifystart / notifystop ----
+
+  recordNotification(botId: string, kind: 'start' | 'stop'): void {
+    this.requireBot(botId).notifications.push({ kind, time: Date.now() });
+    this.events.emit('notify', { botId, kind });
+  }
+
+  notifications(botId: string): NotificationRecord[] {
+    return this.requireBot(botId).notifications.map((record) => ({ ...record }));
+  }
+
+  // ---- Chat page ----
+
+  timeline(botId: string): TimelineEntry[] {
+    return structuredClone(this.requireBot(botId).timeline);
+  }
+
+  /** Users this bot has talked with, owner first. */
+  usersOf(botId: string): string[] {
+    const bot = this.requireBot(botId);
+    const users = new Set<string>([bot.info.ownerUserId]);
+    for (const entry of bot.timeline) users.add(entry.userId);
+    return [...users];
+  }
+
+  reset(): void {
+    const botIds = [...this.bots.keys()];
+    this.bots.clear();
+    this.botIdByToken.clear();
+    this.sent = [];
+    this.sentCount = 0;
+    this.messageIds.reset();
+    for (const botId of botIds) this.events.emit('session', botId);
+    this.events.emit('bots');
+  }
+
+  // ---- helpers ----
+
+  requireBotInfo(botId: string): BotInfo {
+    return { ...this.requireBot(botId).info };
+  }
+
+  private requireBot(botId: string): Bot {
+    const bot = this.bots.get(botId);
+    if (!bot) throw new Error(`unknown bot ${botId}`);
+    return bot;
+  }
+
+  private resolveBot(botId: string | undefined, token: string | undefined): Bot {
+    if (botId) return this.requireBot(botId);
+    if (token) {
+      const id = this.botIdByToken.get(token);
+      if (!id) throw new Error('no bot has that token');
+      return this.requireBot(id);
+    }
+    if (this.bots.size === 1) return [...this.bots.values()][0];
+    throw new Error(this.bots.size === 0 ? 'no bot exists yet: create one first' : 'several bots exist: pass botId');
+  }
+
+  private mintCursor(bot: Bot, position: number): string {
+    const cursor = newCursor();
+    bot.cursors.set(cursor, position);
+    if (bot.cursors.size > CURSOR_CAP) {
+      const oldest = bot.cursors.keys().next().value;
+      if (oldest !== undefined) bot.cursors.delete(oldest);
+    }
+    return cursor;
+  }
+
+  private rememberContextToken(bot: Bot, token: string, userId: string, now: number): void {
+    bot.contextTokens.set(token, { userId, lastUsedAt: now });
+    if (bot.contextTokens.size > CONTEXT_TOKEN_CAP) {
+      const oldest = bot.contextTokens.keys().next().value;
+      if (oldest !== undefined) bot.contextTokens.delete(oldest);
+    }
+  }
+
+  private sessionIdFor(bot: Bot, userId: string): string {
+    let sessionId = bot.sessionIds.get(userId);
+    if (!sessionId) {
+      sessionId = newSessionId();
+      bot.sessionIds.set(userId, sessionId);
+    }
+    return sessionId;
+  }
+
+  private addTimeline(bot: Bot, entry: TimelineEntry): void {
+    bot.timeline.push(entry);
+    if (bot.timeline.length > TIMELINE_CAP) bot.timeline.shift();
+    this.events.emit('timeline', structuredClone(entry));
+  }
+}
