@@ -9,3 +9,4 @@ export * from './upload';
 export * from './download';
 export * from './items';
 export * from './voice';
+export * from './silk-codec';

@@ -58,14 +58,22 @@ function encryptBufferLazily(data: Buffer, key: Buffer): Readable {
   let offset = 0;
   return new Readable({
     read() {
-      if (offset >= data.length) {
-        this.push(encryptor.final());
-        this.push(null);
-        return;
+      // Keep going until something is pushed: a slice shorter than a block yields no output,
+      // and read() is not called again until we push.
+      let pushed = false;
+      while (!pushed) {
+        if (offset >= data.length) {
+          this.push(encryptor.final());
+          this.push(null);
+          return;
+        }
+        const slice = data.subarray(offset, offset + CIPHER_CHUNK);
+        offset += slice.length;
+        encryptor.update(slice, (piece) => {
+          pushed = true;
+          this.push(piece);
+        });
       }
-      const slice = data.subarray(offset, offset + CIPHER_CHUNK);
-      offset += slice.length;
-      encryptor.update(slice, (piece) => this.push(piece));
     },
   });
 }

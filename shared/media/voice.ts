@@ -8,7 +8,7 @@
  * 3), so audio is sent as a FILE item (mediaTypeForFile maps audio/* to 3).
  * We do not encode outbound voice notes.
  */
-import { decode } from 'silk-wasm';
+import { silkDecode } from './silk-codec';
 
 export const VOICE_SAMPLE_RATE = 24000;
 const BYTES_PER_SAMPLE = 2;
@@ -48,8 +48,7 @@ export function pcmToWav(pcm: Buffer, sampleRate = VOICE_SAMPLE_RATE): Buffer {
 /** SILK → WAV; never throws: an undecodable input comes back as audio/silk with a note. */
 export async function silkToWav(silk: Buffer): Promise<DecodedVoice> {
   try {
-    const result = await decode(silk, VOICE_SAMPLE_RATE);
-    const pcm = Buffer.from(result.data.buffer, result.data.byteOffset, result.data.byteLength);
+    const pcm = (await silkDecode(silk, VOICE_SAMPLE_RATE)).data;
     if (pcm.length === 0) throw new Error('no audio samples');
     return {
       data: pcmToWav(pcm),
