@@ -7,18 +7,28 @@ import { randomBytes } from 'node:crypto';
 
 /** First uint64 above 2^53 (§2 "uint64 IDs"): a client that lets IDs pass through a JS number loses the last digit. */
 export const FIRST_MESSAGE_ID = 9007199254740993n;
+/** Item msg_ids (strings on the wire, §4) count in their own range so they never look like a message_id. */
+export const FIRST_ITEM_ID = 7340000000000000001n;
 
+/**
+ * Counts up by 2 from an odd start: between 2^53 and 2^54 only even integers
+ * are exact doubles, so every ID handed out is one a JS number would corrupt.
+ */
 export class MessageIdCounter {
-  private next = FIRST_MESSAGE_ID;
+  private next: bigint;
+
+  constructor(private readonly first = FIRST_MESSAGE_ID) {
+    this.next = first;
+  }
 
   take(): string {
     const id = this.next;
-    this.next += 1n;
+    this.next += 2n;
     return id.toString();
   }
 
   reset(): void {
-    this.next = FIRST_MESSAGE_ID;
+    this.next = this.first;
   }
 }
 

@@ -6,6 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { MessageItemType, MessageState, MessageType, type MessageItem, type RefMessage, type WeixinMessage } from '../shared/wire';
 import {
+  FIRST_ITEM_ID,
   MessageIdCounter,
   newBotId,
   newBotToken,
@@ -144,6 +145,7 @@ export class SimState {
   private sent: SentRecord[] = [];
   private sentCount = 0;
   private readonly messageIds = new MessageIdCounter();
+  private readonly itemIds = new MessageIdCounter(FIRST_ITEM_ID);
 
   constructor(private readonly config: StateConfig) {
     this.events.setMaxListeners(0);
@@ -229,7 +231,7 @@ export class SimState {
       create_time_ms: item.create_time_ms ?? now,
       update_time_ms: item.update_time_ms ?? now,
       is_completed: item.is_completed ?? true,
-      msg_id: item.msg_id ?? this.messageIds.take(),
+      msg_id: item.msg_id ?? this.itemIds.take(),
     }));
     if (options.refMsg) stampedItems[0].ref_msg = structuredClone(options.refMsg);
 
@@ -429,6 +431,7 @@ export class SimState {
     this.sent = [];
     this.sentCount = 0;
     this.messageIds.reset();
+    this.itemIds.reset();
     for (const botId of botIds) this.events.emit('session', botId);
     this.events.emit('bots');
   }

@@ -160,7 +160,8 @@ describe('strict mode refuses what the official client never sends', () => {
 
   test('GET get_qrcode_status carrying POST headers → HTTP 400', async () => {
     const { qrcode } = await getQrcode(sim());
-    for (const extra of [{ 'Content-Type': 'application/json' }, { AuthorizationType: 'ilink_bot_token' }, { Authorization: 'Bearer x' }, { 'X-WECHAT-UIN': 'MTIz' }]) {
+    const extras: Array<Record<string, string>> = [{ 'Content-Type': 'application/json' }, { AuthorizationType: 'ilink_bot_token' }, { Authorization: 'Bearer x' }, { 'X-WECHAT-UIN': 'MTIz' }];
+    for (const extra of extras) {
       const result = await getQrStatus(sim(), qrcode, { headers: { ...GET_HEADERS, ...extra } });
       expect(result.status).toBe(400);
     }
