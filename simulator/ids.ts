@@ -40,9 +40,9 @@ export function randomBase64(bytes: number): string {
   return randomBytes(bytes).toString('base64');
 }
 
-/** A bot_token: long and random. The real format is undocumented. */
+/** A bot_token: long, random and opaque (the real format is undocumented). */
 export function newBotToken(): string {
-  return `${randomHex(8)}@im.bot:${randomBytes(36).toString('base64url')}`;
+  return randomBytes(36).toString('base64url');
 }
 
 /** ilink_bot_id is shaped `<hex>@im.bot` (§0). */
