@@ -51,6 +51,7 @@ export function createRouter(ctx: SimContext, admin: SimulatorAdmin, info: () =>
     if (pathname.startsWith('/_admin/')) return handleAdminHttp(routes, req, res, pathname, query);
     if (req.method === 'GET' || req.method === 'HEAD') {
       if (pathname === '/' || pathname === '/chat') return servePublicFile(res, 'chat.html');
+      if (pathname === '/favicon.ico') return void res.writeHead(204).end();
       if (pathname.startsWith('/public/')) return servePublicFile(res, pathname.slice('/public/'.length));
       if (pathname.startsWith('/phone/')) return servePhonePage(ctx.login, res, decodeURIComponent(pathname.slice('/phone/'.length)));
       if (pathname === '/_chat/state') return serveChatState(ctx.state, res, query.get('botId'));
