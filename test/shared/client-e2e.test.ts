@@ -169,7 +169,7 @@ test('media: an image from the user downloads byte-exact; a file from the bot ar
   expect(file?.file_name).toBe('report.txt');
   expect(file?.len).toBe(String(report.length));
   const plain = sim.cdn.decryptStored(file!.media!.encrypt_query_param!, file!.media!.aes_key!);
-  expect(plain.equals(report)).toBe(true);
+  expect(plain?.equals(report)).toBe(true);
 });
 
 test('recall (experimental) marks the sent message recalled on the simulator', async () => {
