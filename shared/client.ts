@@ -11,7 +11,6 @@ import { redactingLogger, silentLogger, type Logger } from './log';
 import type { LoginCredentials } from './login';
 import { buildMediaItem, downloadMedia, MediaError, pickMediaItem, uploadMedia, type DownloadedMedia, type DownloadOptions, type UploadedMedia, type UploadOptions, type UploadSource } from './media';
 import type { Item, Message } from './model';
-import { claimPoller } from './poll-registry';
 import { Poller, type MessageHandler, type PollerOptions } from './poller';
 import { MessageSender, type OutboundContent, type SendOptions, type SendResult } from './send';
 import { BotState, FileStateStore, MemoryStateStore, type StateStore } from './store';
@@ -58,6 +57,7 @@ export class ILinkClient {
   private readonly sender: MessageSender;
   private readonly dispatcher: ClientOptions['dispatcher'];
   private sessionBlocked: SessionExpiredError | undefined;
+
 
   constructor(options: ClientOptions) {
     const token = options.token?.trim();
@@ -111,33 +111,21 @@ export class ILinkClient {
    */
   createPoller(handler: MessageHandler, options: Omit<ListenOptions, 'signal'> = {}): Poller {
     const { owner, ...rest } = options;
-    let release: (() => void) | undefined;
-    const poller = new Poller({
+    return new Poller({
       ...rest,
       transport: this.transport,
       state: this.state,
       handler,
       clock: this.clock,
       logger: this.logger,
+      exclusive: { botKey: this.botKey, owner: owner ?? 'another listener' },
       onStatus: (status, detail) => {
+        // While the session is expired (or paused after -14), outbound sends are refused (§5.4).
         if (status === 'polling') this.sessionBlocked = undefined;
-        if (status === 'stopped' || status === 'session-expired') release?.();
+        if (status === 'session-expired' || status === 'paused') this.sessionBlocked = new SessionExpiredError('getupdates', { errcode: -14 });
         options.onStatus?.(status, detail);
       },
-      onError: (error, info) => {
-        if (error instanceof SessionExpiredError) this.sessionBlocked = error;
-        options.onError?.(error, info);
-      },
     });
-    const start = poller.start.bind(poller);
-    poller.start = () => {
-      release = claimPoller(this.botKey, owner ?? 'another listener');
-      return start().catch((error: unknown) => {
-        if (error instanceof SessionExpiredError) this.sessionBlocked = error;
-        throw error;
-      });
-    };
-    return poller;
   }
 
   /** Sends text and/or items to a user (§6). Text is filtered and split at 4000 characters. */

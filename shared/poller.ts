@@ -11,6 +11,7 @@
 import { systemClock, type Clock } from './clock';
 import { ApiError, HttpError, IlinkError, SessionExpiredError } from './errors';
 import { silentLogger, type Logger } from './log';
+import { claimPoller } from './poll-registry';
 import { toMessage } from './messages';
 import type { Message } from './model';
 import type { BotState } from './store';
@@ -69,6 +70,11 @@ export interface PollerOptions {
   onError?: (error: Error, info: PollerErrorInfo) => void;
   /** Drops messages before the handler and before dedupe bookkeeping; they still count as handled. */
   accept?: (message: Message) => boolean;
+  /**
+   * Claims this bot for the poller's lifetime: a second poller with the same
+   * key fails at start() with PollerConflictError naming `owner`.
+   */
+  exclusive?: { botKey: string; owner: string };
 }
 
 export class Poller {
@@ -105,8 +111,9 @@ export class Poller {
    */
   start(): Promise<void> {
     if (this.started) throw new IlinkError('this poller was already started; create a new one');
+    const release = this.options.exclusive ? claimPoller(this.options.exclusive.botKey, this.options.exclusive.owner) : () => undefined;
     this.started = true;
-    this.runPromise = this.run();
+    this.runPromise = this.run().finally(release);
     return this.runPromise;
   }
 
