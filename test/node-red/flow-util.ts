@@ -2,6 +2,7 @@
  * Small helpers for node-red-node-test-helper flows: every node is put on one
  * tab with x/y (without them Node-RED treats a node as a config node).
  */
+import * as path from 'node:path';
 import { helper, type HelperNode, type TestFlowNode } from '../harness/node-red-test-helper';
 
 export const TAB = 'tab1';
@@ -26,16 +27,39 @@ export function collect(id: string): Array<Record<string, any>> {
   return seen;
 }
 
-/** Records every status a node sets (the runtime calls node.status through the node object). */
-export function recordStatuses(id: string): Array<{ fill?: string; shape?: string; text?: string }> {
-  const target = node(id) as unknown as { status(s: unknown): void };
-  const seen: Array<{ fill?: string; shape?: string; text?: string }> = [];
-  const original = target.status.bind(target);
-  target.status = (status: any) => {
-    seen.push(status);
-    original(status);
-  };
-  return seen;
+type Status = { fill?: string; shape?: string; text?: string };
+const statusLog = new Map<string, Status[]>();
+let statusHooked = false;
+
+/**
+ * Every status a node sets, from its constructor on (Node.prototype.status is
+ * wrapped once, so statuses set before a test can reach the node are kept).
+ */
+export function recordStatuses(id: string): Status[] {
+  if (!statusHooked) {
+    statusHooked = true;
+    const runtimeDir = path.dirname(require.resolve('@node-red/runtime/package.json', { paths: [path.dirname(require.resolve('node-red'))] }));
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const NodeClass = require(path.join(runtimeDir, 'lib', 'nodes', 'Node.js'));
+    const original = NodeClass.prototype.status;
+    NodeClass.prototype.status = function (this: { id: string }, status: Status) {
+      const list = statusLog.get(this.id) ?? [];
+      list.push(status);
+      statusLog.set(this.id, list);
+      return original.call(this, status);
+    };
+  }
+  let list = statusLog.get(id);
+  if (!list) {
+    list = [];
+    statusLog.set(id, list);
+  }
+  return list;
+}
+
+/** Forgets recorded statuses (node ids repeat between tests). */
+export function clearStatuses(): void {
+  statusLog.clear();
 }
 
 /** Polls until `check` returns a value (not undefined/false), or fails after `timeoutMs`. */
