@@ -13,6 +13,7 @@ import { endpointForPath } from './api';
 import { dispatchApi } from './api/dispatch';
 import type { SimContext } from './api/types';
 import { serveChatEvents, serveChatState } from './chat';
+import { handleChatMediaRoute, isChatMediaPath } from './chat-media';
 import { queryObject, sendText } from './http-util';
 import type { HostKind } from './login';
 import { handlePhoneAction, servePhonePage } from './phone';
@@ -49,6 +50,7 @@ export function createRouter(ctx: SimContext, admin: SimulatorAdmin, info: () =>
     }
 
     if (pathname.startsWith('/_admin/')) return handleAdminHttp(routes, req, res, pathname, query);
+    if (isChatMediaPath(pathname)) return handleChatMediaRoute(ctx, req, res, pathname, query);
     if (req.method === 'GET' || req.method === 'HEAD') {
       if (pathname === '/' || pathname === '/chat') return servePublicFile(res, 'chat.html');
       if (pathname === '/favicon.ico') return void res.writeHead(204).end();
