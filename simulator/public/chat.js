@@ -27,7 +27,7 @@
 
   function mediaLabel(label) {
     return function (item, describe) {
-      var span = textNode(label + (describe ? ' ' + describe(item) : ''));
+      var span = textNode(label + (typeof describe === 'function' ? ' ' + describe(item) : ''));
       span.className = 'media';
       return span;
     };
@@ -55,7 +55,8 @@
     },
   };
 
-  function renderItem(item) {
+  // context: {botId, messageId, index, direction} of the item, for renderers that fetch media.
+  function renderItem(item, context) {
     var render = ITEM_RENDERERS[item.type] || function () { return textNode('[未知消息 / unknown item ' + item.type + ']'); };
     var wrapper = document.createElement('div');
     if (item.ref_msg) {
@@ -65,12 +66,16 @@
       quote.textContent = '引用 / quote: ' + (item.ref_msg.title || (quoted && quoted.text_item && quoted.text_item.text) || '…');
       wrapper.appendChild(quote);
     }
-    wrapper.appendChild(render(item));
+    wrapper.appendChild(render(item, context || {}));
     return wrapper;
   }
 
-  // Other scripts (e.g. media previews) can register renderers here.
-  window.IlinkChat = { ITEM_RENDERERS: ITEM_RENDERERS, renderItem: renderItem };
+  // Other scripts (chat-media.js) register renderers here and read the current bot and user.
+  window.IlinkChat = {
+    ITEM_RENDERERS: ITEM_RENDERERS,
+    renderItem: renderItem,
+    current: function () { return { botId: botId, userId: currentUser }; },
+  };
 
   // ---- conversation ----
 
@@ -80,7 +85,10 @@
     li.dataset.messageId = entry.messageId;
     var bubble = document.createElement('div');
     bubble.className = 'bubble';
-    entry.items.forEach(function (item) { bubble.appendChild(renderItem(item)); });
+    entry.items.forEach(function (item, index) {
+      var context = { botId: entry.botId, messageId: entry.messageId, index: index, direction: entry.direction };
+      bubble.appendChild(renderItem(item, context));
+    });
     var meta = document.createElement('span');
     meta.className = 'meta';
     meta.textContent = (entry.direction === 'in' ? entry.userId : '机器人 / bot') + ' · ' + new Date(entry.time).toLocaleTimeString();
