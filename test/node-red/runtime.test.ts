@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { startNodeRed, type NodeRedInstance } from '../harness/node-red';
 import { projectRoot } from '../harness/output';
 import { examplesFlow, CONFIG_ID } from './runtime-flow';
@@ -19,6 +21,7 @@ describe.each([5, 4] as const)('real Node-RED %i runtime with the example flows'
   const simulator = useSimulator();
   let red: NodeRedInstance;
   let bot: SimBot;
+  let firstMessageId = '';
 
   beforeAll(async () => {
     const sim = simulator();
@@ -46,7 +49,7 @@ describe.each([5, 4] as const)('real Node-RED %i runtime with the example flows'
 
   it('echo flow: a message injected at the simulator gets its answer', async () => {
     const sim = simulator();
-    sim.admin.injectMessage({ botId: bot.botId, from: ALICE, text: 'hello node-red' });
+    firstMessageId = sim.admin.injectMessage({ botId: bot.botId, from: ALICE, text: 'hello node-red' }).messageId;
     const record = await sim.admin.waitForSent((r) => r.botId === bot.botId && r.msg.item_list?.[0]?.text_item?.text === 'You said: hello node-red', 15_000);
     expect(record.to).toBe(ALICE);
   });
@@ -79,6 +82,12 @@ describe.each([5, 4] as const)('real Node-RED %i runtime with the example flows'
         .filter((text) => text.startsWith('You said:'));
     const before = echoes();
     expect(before.length).toBeGreaterThan(0);
+    // What survives the restart: cursor, context tokens and handled message IDs, in the userDir.
+    const stateFile = path.join(red.userDir, 'wechat-ilink', `${bot.botId.replace(/[@.]/g, '-')}.json`);
+    const saved = JSON.parse(fs.readFileSync(stateFile, 'utf8'));
+    expect(saved.cursor).not.toBe('');
+    expect(saved.seenMessageIds).toContain(firstMessageId);
+    expect(Object.keys(saved.contextTokens)).toContain(ALICE);
     await red.restart();
     sim.admin.injectMessage({ botId: bot.botId, from: ALICE, text: 'after restart' });
     await sim.admin.waitForSent((r) => r.botId === bot.botId && r.msg.item_list?.[0]?.text_item?.text === 'You said: after restart', 20_000);
