@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs Debian's Chromium for the browser tests (test/harness/chromium.ts).
 # playwright-core's own browser download cannot reach its CDN here, so the
-# harness launches /usr/bin/chromium instead. Idempotent; needs root (or sudo).
+# harness launches /usr/bin/chromium instead. A CJK font comes with it, so the
+# Chinese labels of our pages render in screenshots. Idempotent; needs root (or sudo).
 set -euo pipefail
 
-if [[ -x /usr/bin/chromium ]]; then
+if [[ -x /usr/bin/chromium && -d /usr/share/fonts/opentype/noto ]]; then
   echo "install-chromium: $(/usr/bin/chromium --version 2>/dev/null || echo chromium) already installed"
   exit 0
 fi
@@ -19,7 +20,7 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 start=$(date +%s)
 LOG="$(mktemp)"
-if ! { $SUDO apt-get update -q && $SUDO apt-get install -y -q --no-install-recommends chromium; } >"$LOG" 2>&1; then
+if ! { $SUDO apt-get update -q && $SUDO apt-get install -y -q --no-install-recommends chromium fonts-noto-cjk; } >"$LOG" 2>&1; then
   echo "install-chromium: FAILED, last lines of the apt log:" >&2
   tail -n 30 "$LOG" >&2
   exit 1
