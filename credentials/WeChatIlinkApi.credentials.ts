@@ -1,7 +1,22 @@
-import type { IAuthenticate, ICredentialDataDecryptedObject, ICredentialType, IDataObject, IHttpRequestHelper, IHttpRequestOptions, INodeProperties, Icon } from 'n8n-workflow';
+import type {
+  IAuthenticate,
+  ICredentialDataDecryptedObject,
+  ICredentialTestRequest,
+  ICredentialType,
+  IDataObject,
+  IHttpRequestHelper,
+  IHttpRequestOptions,
+  INodeProperties,
+  Icon,
+} from 'n8n-workflow';
 import { Transport } from '../shared';
 import { DEFAULT_API_BASE_URL, effectiveToken, readCredentialFields } from './wechat-ilink-fields';
-import { runLoginHook } from './wechat-ilink-login-hook';
+import { LOGIN_STEP_FLAG, runLoginHook } from './wechat-ilink-login-hook';
+
+const SESSION_EXPIRED =
+  'Session expired: scan the QR code again. Run a WeChat iLink node with "Login" → "Log in (QR Code)" (or the terminal login) and re-activate your workflows.';
+const NOT_LOGGED_IN =
+  'Not logged in yet: run a WeChat iLink node with "Login" → "Log in (QR Code)" and scan the QR code it outputs, or paste a token from "npx n8n-nodes-wechat-ilink login" into Bot Token.';
 
 /**
  * WeChat iLink bot credential. The token comes from a QR login that runs
@@ -141,7 +156,29 @@ export class WeChatIlinkApi implements ICredentialType {
    */
   authenticate: IAuthenticate = async (credentials: ICredentialDataDecryptedObject, requestOptions: IHttpRequestOptions): Promise<IHttpRequestOptions> => {
     const fields = readCredentialFields(credentials);
-    const transport = new Transport({ token: effectiveToken(fields), routeTag: fields.routeTag || undefined, botAgent: fields.botAgent || undefined });
-    return { ...requestOptions, headers: { ...(requestOptions.headers ?? {}), ...transport.postHeaders() } };
+    const token = effectiveToken(fields);
+    if (!token && credentials[LOGIN_STEP_FLAG] !== true) {
+      // Shown as the connection test's result: there is nothing to test yet.
+      throw new Error(NOT_LOGGED_IN);
+    }
+    const transport = new Transport({ token, routeTag: fields.routeTag || undefined, botAgent: fields.botAgent || undefined });
+    const body = requestOptions.body;
+    const withBaseInfo = body && typeof body === 'object' && !Buffer.isBuffer(body) && !('base_info' in body) ? { ...body, base_info: transport.baseInfo() } : body;
+    return { ...requestOptions, body: withBaseInfo as IHttpRequestOptions['body'], headers: { ...(requestOptions.headers ?? {}), ...transport.postHeaders() } };
+  };
+
+  /** getconfig for the owner (changes nothing on the server); -14 means the login is gone. */
+  test: ICredentialTestRequest = {
+    request: {
+      method: 'POST',
+      baseURL: '={{ $credentials.botToken ? $credentials.baseUrl : ($credentials.accountBaseUrl || $credentials.baseUrl) }}',
+      url: 'ilink/bot/getconfig',
+      body: { ilink_user_id: '={{ $credentials.ownerUserId || $credentials.botId }}' },
+      json: true,
+    },
+    rules: [
+      { type: 'responseSuccessBody', properties: { key: 'errcode', value: -14, message: SESSION_EXPIRED } },
+      { type: 'responseSuccessBody', properties: { key: 'ret', value: -14, message: SESSION_EXPIRED } },
+    ],
   };
 }

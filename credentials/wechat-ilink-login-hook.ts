@@ -14,9 +14,12 @@ import { advanceLogin, parseLoginTicket, serializeLoginTicket, type LoginStepRes
 import { readCredentialFields } from './wechat-ilink-fields';
 
 /**
- * Set (only in the data a node hands to the request, never stored) to start a
- * new login even though one is pending or a token exists.
+ * Set only in the data the "Log in (QR code)" operation hands to its request
+ * (never stored): the hook acts only then, so a connection test or an HTTP
+ * Request node using this credential never starts a login by accident.
  */
+export const LOGIN_STEP_FLAG = 'loginStep';
+/** With LOGIN_STEP_FLAG: start a new login even though one is pending or a token exists. */
 export const LOGIN_RESTART_FLAG = 'loginRestart';
 
 /** What the node may read back after a step; never holds the token or the ticket. */
@@ -74,6 +77,7 @@ export function credentialDataForStep(result: LoginStepResult, loginBaseUrl: str
 }
 
 export async function runLoginHook(credentials: Record<string, unknown>): Promise<Record<string, string>> {
+  if (credentials[LOGIN_STEP_FLAG] !== true) return {};
   const fields = readCredentialFields(credentials);
   const restart = credentials[LOGIN_RESTART_FLAG] === true;
   // A token typed in by hand, or a token already there: nothing to do, and

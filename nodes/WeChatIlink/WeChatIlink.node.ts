@@ -9,7 +9,6 @@ import {
 import type { ILinkClient } from '../../shared';
 import { CREDENTIAL_NAME, effectiveToken, readCredentialFields } from '../../credentials/wechat-ilink-fields';
 import { createIlinkClient } from '../common/client';
-import { CREDENTIAL_TEST_NAME, testWeChatIlinkCredential } from '../common/credential-test';
 import { RELOGIN_HINT, toNodeError } from '../common/node-errors';
 import type { Operation, OperationContext } from './operation-context';
 import { loginDescription, loginOperations } from './resources/login';
@@ -37,7 +36,7 @@ export class WeChatIlink implements INodeType {
     usableAsTool: true,
     inputs: [NodeConnectionTypes.Main],
     outputs: [NodeConnectionTypes.Main],
-    credentials: [{ name: CREDENTIAL_NAME, required: true, testedBy: CREDENTIAL_TEST_NAME }],
+    credentials: [{ name: CREDENTIAL_NAME, required: true }],
     properties: [
       {
         displayName: 'Resource',
@@ -58,8 +57,6 @@ export class WeChatIlink implements INodeType {
       ...loginDescription,
     ],
   };
-
-  methods = { credentialTest: { [CREDENTIAL_TEST_NAME]: testWeChatIlinkCredential } };
 
   async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
     const items = this.getInputData();

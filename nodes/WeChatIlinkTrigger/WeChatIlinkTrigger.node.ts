@@ -21,7 +21,6 @@ import {
 import { checkCredentials } from '../../shared/credential-check';
 import { clientOptionsFrom, CREDENTIAL_NAME, readCredentialFields } from '../../credentials/wechat-ilink-fields';
 import { createIlinkClient } from '../common/client';
-import { CREDENTIAL_TEST_NAME, testWeChatIlinkCredential } from '../common/credential-test';
 import { RELOGIN_HINT } from '../common/node-errors';
 import { mediaSummary, messageItem, messageJson } from './message-item';
 import { readTriggerSettings, type TriggerSettings } from './trigger-options';
@@ -42,11 +41,9 @@ export class WeChatIlinkTrigger implements INodeType {
     defaults: { name: 'WeChat iLink Trigger' },
     inputs: [],
     outputs: [NodeConnectionTypes.Main],
-    credentials: [{ name: CREDENTIAL_NAME, required: true, testedBy: CREDENTIAL_TEST_NAME }],
+    credentials: [{ name: CREDENTIAL_NAME, required: true }],
     properties: triggerProperties,
   };
-
-  methods = { credentialTest: { [CREDENTIAL_TEST_NAME]: testWeChatIlinkCredential } };
 
   async trigger(this: ITriggerFunctions): Promise<ITriggerResponse> {
     const node = this.getNode();

@@ -8,7 +8,7 @@ import { joinUrl, renderQrPng } from '../../../../shared';
 import { checkCredentials } from '../../../../shared/credential-check';
 import { parseLoginTicket } from '../../../../shared/login-steps';
 import { clientOptionsFrom, CREDENTIAL_NAME, readCredentialFields } from '../../../../credentials/wechat-ilink-fields';
-import { LOGIN_RESTART_FLAG, parseLoginStatus, type LoginStatusSummary } from '../../../../credentials/wechat-ilink-login-hook';
+import { LOGIN_RESTART_FLAG, LOGIN_STEP_FLAG, parseLoginStatus, type LoginStatusSummary } from '../../../../credentials/wechat-ilink-login-hook';
 import type { Operation, OperationContext } from '../../operation-context';
 
 const showOnlyForLoginQr = { show: { resource: ['login'], operation: ['qrLogin'] } };
@@ -136,7 +136,7 @@ async function runLoginStep(ctx: OperationContext, stored: Record<string, unknow
   const reference = node.credentials?.[CREDENTIAL_NAME];
   const fields = readCredentialFields(stored);
   const before = parseLoginStatus(stored.loginStatus)?.updatedAt;
-  const data = { ...stored, loginToken: '', verifyCode: step.verifyCode, [LOGIN_RESTART_FLAG]: step.restart };
+  const data = { ...stored, loginToken: '', verifyCode: step.verifyCode, [LOGIN_STEP_FLAG]: true, [LOGIN_RESTART_FLAG]: step.restart };
   try {
     await ctx.exec.helpers.httpRequestWithAuthentication.call(
       ctx.exec,

@@ -1,0 +1,66 @@
+/** The n8n adapters that need no n8n: credential fields, the login hook's output, node errors, message items. */
+import { NodeApiError, NodeOperationError, type INode } from 'n8n-workflow';
+import { HttpError, MediaError, SessionExpiredError, ValidationError, type Message } from '../../shared';
+import { apiBaseUrl, clientOptionsFrom, effectiveToken, readCredentialFields } from '../../credentials/wechat-ilink-fields';
+import { credentialDataForStep, LOGIN_STEP_FLAG, parseLoginStatus, runLoginHook } from '../../credentials/wechat-ilink-login-hook';
+import { RELOGIN_HINT, toNodeError } from '../../nodes/common/node-errors';
+import { messageJson } from '../../nodes/WeChatIlinkTrigger/message-item';
+import { splitUserIds } from '../../nodes/WeChatIlinkTrigger/trigger-options';
+
+const node = { id: '1', name: 'WeChat iLink', type: 'CUSTOM.wechatIlink', typeVersion: 1, position: [0, 0], parameters: {} } as INode;
+
+describe('credential fields', () => {
+  it('prefers a typed-in token (and the configured base) over the QR login', () => {
+    const qr = readCredentialFields({ baseUrl: 'https://a/', loginToken: 'qr-token-1', accountBaseUrl: 'https://acct/' });
+    expect(effectiveToken(qr)).toBe('qr-token-1');
+    expect(apiBaseUrl(qr)).toBe('https://acct/');
+    const typed = readCredentialFields({ baseUrl: 'https://a/', botToken: ' typed-token ', loginToken: 'qr-token-1', accountBaseUrl: 'https://acct/' });
+    expect(clientOptionsFrom(typed)).toMatchObject({ token: 'typed-token', baseUrl: 'https://a/' });
+    expect(readCredentialFields({}).baseUrl).toBe('https://ilinkai.weixin.qq.com');
+  });
+});
+
+describe('login hook', () => {
+  it('does nothing unless the login operation asks (no key → n8n stores nothing)', async () => {
+    expect(await runLoginHook({ baseUrl: 'http://127.0.0.1:9/' })).toEqual({});
+    expect(await runLoginHook({ [LOGIN_STEP_FLAG]: true, botToken: 'typed-token' })).toEqual({});
+  });
+
+  it('stores the token only on confirmation, and a token-free summary always', () => {
+    const done = credentialDataForStep(
+      { state: 'confirmed', qrChanged: false, credentials: { token: 'secret-token-9', botId: 'b@im.bot', baseUrl: 'https://acct/', userId: 'u@im.wechat' } },
+      'https://login/',
+      5,
+    );
+    expect(done).toMatchObject({ loginToken: 'secret-token-9', loginTicket: '', botId: 'b@im.bot', ownerUserId: 'u@im.wechat', accountBaseUrl: 'https://acct/', verifyCode: '' });
+    expect(done.loginStatus).not.toContain('secret-token-9');
+    expect(parseLoginStatus(done.loginStatus)).toMatchObject({ state: 'confirmed', botId: 'b@im.bot' });
+    const failed = credentialDataForStep({ state: 'failed', qrChanged: false, error: 'nope' }, 'https://login/');
+    expect(failed).toMatchObject({ loginToken: '', loginTicket: '' });
+    expect(parseLoginStatus(failed.loginStatus)).toMatchObject({ state: 'failed', error: 'nope' });
+  });
+});
+
+describe('node errors', () => {
+  it('maps bad input to NodeOperationError with the item, server trouble to NodeApiError', () => {
+    const input = toNodeError(node, new ValidationError('the text is empty'), 3);
+    expect(input).toBeInstanceOf(NodeOperationError);
+    expect((input as NodeOperationError & { context: { itemIndex?: number } }).context.itemIndex).toBe(3);
+    expect(toNodeError(node, new MediaError('too_large', 'too big'), 0)).toBeInstanceOf(NodeOperationError);
+    const expired = toNodeError(node, new SessionExpiredError('getupdates', { errcode: -14 }), 0);
+    expect(expired).toBeInstanceOf(NodeApiError);
+    expect(expired.message).toMatch(/session expired/);
+    expect(expired.description).toBe(RELOGIN_HINT);
+    expect(toNodeError(node, new HttpError('sendmessage', 'network', 'request failed'), 0)).toBeInstanceOf(NodeApiError);
+  });
+});
+
+describe('trigger items', () => {
+  it('keeps IDs as strings, adds readable times, drops undefined', () => {
+    const message: Message = { messageId: '18446744073709551615', from: 'u@im.wechat', to: 'b@im.bot', kind: 'user', items: [], text: 'hi', createTime: 0, contextToken: 'ctx' };
+    const json = messageJson(message, new Date(0));
+    expect(json).toMatchObject({ messageId: '18446744073709551615', contextToken: 'ctx', receivedAt: '1970-01-01T00:00:00.000Z' });
+    expect(json).not.toHaveProperty('createdAt');
+    expect(splitUserIds(' a@im.wechat, b@im.wechat;c@im.wechat \n')).toEqual(['a@im.wechat', 'b@im.wechat', 'c@im.wechat']);
+  });
+});
