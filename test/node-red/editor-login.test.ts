@@ -39,10 +39,10 @@ describe('editor: Log in with WeChat', () => {
     const page = await browser.newPage();
     await page.goto(red.url, { waitUntil: 'domcontentloaded' });
     await page.locator('.red-ui-palette-node[data-palette-type="ilink-in"]').waitFor({ state: 'attached', timeout: 30_000 });
-    await page.waitForFunction((id) => !!(window as any).RED?.nodes?.node(id), IN_NODE, { timeout: 30_000 });
+    await page.waitForFunction((id) => !!(globalThis as any).RED?.nodes?.node(id), IN_NODE, { timeout: 30_000 });
 
     // Open the wechat-in node, then its bot (the config node) with the pencil button.
-    await page.evaluate((id) => (window as any).RED.editor.edit((window as any).RED.nodes.node(id)), IN_NODE);
+    await page.evaluate((id) => (globalThis as any).RED.editor.edit((globalThis as any).RED.nodes.node(id)), IN_NODE);
     // The pencil next to the bot field (its id changed between Node-RED 4 and 5).
     await page.locator('#node-input-btn-bot-edit, #node-input-lookup-bot').first().click();
     const loginButton = page.locator('#ilink-login-button');

@@ -7,7 +7,7 @@ import { helper, type HelperNode, type TestFlowNode } from '../harness/node-red-
 
 export const TAB = 'tab1';
 
-export function onTab(nodes: Array<Omit<TestFlowNode, 'z'> & { config?: boolean }>): TestFlowNode[] {
+export function onTab(nodes: Array<{ id: string; type: string; config?: boolean; [key: string]: unknown }>): TestFlowNode[] {
   return [
     { id: TAB, type: 'tab' },
     ...nodes.map(({ config, ...node }) => (config ? { z: TAB, ...node } : { z: TAB, x: 100, y: 100, wires: [], ...node })),
