@@ -18,6 +18,7 @@ export {
   type QrCode,
 } from './login';
 export { renderQrPng, renderQrDataUrl, renderQrTerminal } from './qr';
+export * from './login-tracker';
 
 // Receiving
 export { Poller, DEFAULT_POLLER_TIMINGS, type MessageHandler, type PollerOptions, type PollerStatus, type PollerTimings, type PollerErrorInfo } from './poller';
