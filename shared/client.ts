@@ -36,6 +36,9 @@ export interface ClientOptions extends TransportOptions {
   clock?: Clock;
 }
 
+/** For sendMedia/replyMedia: the file name (sets the type), an explicit type, a caption sent first. */
+export type MediaSendOptions = Partial<Pick<UploadOptions, 'fileName' | 'mediaType'>> & { caption?: string };
+
 export type ListenOptions = Omit<PollerOptions, 'transport' | 'state' | 'handler' | 'clock' | 'logger'> & {
   signal?: AbortSignal;
   /** Who is polling, shown to a second poller that is refused (for example "n8n workflow 12"). */
@@ -182,31 +185,32 @@ export class ILinkClient {
    * Uploads and sends an image, video or file (type from the file name unless
    * given). A caption goes first, as its own text message (§6).
    */
-  async sendMedia(
-    to: string,
-    source: UploadSource | UploadedMedia,
-    options: Partial<Omit<UploadOptions, 'toUserId'>> & SendOptions & { caption?: string } = {},
-  ): Promise<SendResult[]> {
+  async sendMedia(to: string, source: UploadSource | UploadedMedia, options: MediaSendOptions & SendOptions = {}): Promise<SendResult[]> {
     const { caption, fileName, mediaType, ...sendOptions } = options;
-    const uploaded = isUploaded(source)
-      ? source
-      : await this.uploadMedia(source, { fileName: fileName ?? defaultFileName(source), toUserId: to, mediaType, signal: options.signal });
-    const content = caption?.trim() ? [caption, buildMediaItem(uploaded)] : [buildMediaItem(uploaded)];
-    return this.send(to, content, sendOptions);
+    return this.send(to, await this.mediaContent(to, source, { caption, fileName, mediaType, signal: options.signal }), sendOptions);
   }
 
   /** Replies with media to an inbound message (its context token, one run_id). */
   async replyMedia(
     message: Message,
     source: UploadSource | UploadedMedia,
-    options: Partial<Omit<UploadOptions, 'toUserId'>> & Omit<SendOptions, 'contextToken'> & { caption?: string } = {},
+    options: MediaSendOptions & Omit<SendOptions, 'contextToken'> = {},
   ): Promise<SendResult[]> {
     const { caption, fileName, mediaType, ...sendOptions } = options;
+    return this.reply(message, await this.mediaContent(message.from, source, { caption, fileName, mediaType, signal: options.signal }), sendOptions);
+  }
+
+  /** Uploads when needed, then [caption?, media item]. */
+  private async mediaContent(
+    to: string,
+    source: UploadSource | UploadedMedia,
+    options: MediaSendOptions & { signal?: AbortSignal },
+  ): Promise<OutboundContent> {
     const uploaded = isUploaded(source)
       ? source
-      : await this.uploadMedia(source, { fileName: fileName ?? defaultFileName(source), toUserId: message.from, mediaType, signal: options.signal });
-    const content = caption?.trim() ? [caption, buildMediaItem(uploaded)] : [buildMediaItem(uploaded)];
-    return this.reply(message, content, sendOptions);
+      : await this.uploadMedia(source, { fileName: options.fileName ?? defaultFileName(source), toUserId: to, mediaType: options.mediaType, signal: options.signal });
+    const item = buildMediaItem(uploaded);
+    return options.caption?.trim() ? [options.caption, item] : [item];
   }
 
   /**
