@@ -26,7 +26,7 @@ const operations: Record<string, Record<string, Operation>> = {
 export class WeChatIlink implements INodeType {
   description: INodeTypeDescription = {
     displayName: 'WeChat iLink',
-    name: 'wechatIlink',
+    name: 'weChatIlink',
     icon: { light: 'file:wechatIlink.svg', dark: 'file:wechatIlink.dark.svg' },
     group: ['output'],
     version: 1,

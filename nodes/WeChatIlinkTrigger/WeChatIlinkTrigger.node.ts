@@ -32,7 +32,7 @@ const STATE_KEY = 'ilinkState';
 export class WeChatIlinkTrigger implements INodeType {
   description: INodeTypeDescription = {
     displayName: 'WeChat iLink Trigger',
-    name: 'wechatIlinkTrigger',
+    name: 'weChatIlinkTrigger',
     icon: { light: 'file:wechatIlink.svg', dark: 'file:wechatIlink.dark.svg' },
     group: ['trigger'],
     version: 1,
@@ -55,8 +55,7 @@ export class WeChatIlinkTrigger implements INodeType {
       settings = readTriggerSettings(this, fields.ownerUserId || undefined);
       accept = createMessageFilter(settings.filter);
     } catch (error) {
-      if (error instanceof ValidationError) throw new NodeOperationError(node, error.message);
-      throw error;
+      throw new NodeOperationError(node, error instanceof ValidationError ? error.message : (error as Error));
     }
 
     // Refuse to start on a dead session: n8n then retries the activation with a growing delay,

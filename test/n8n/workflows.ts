@@ -1,8 +1,8 @@
 /** Workflows the real-n8n tests create (node types as n8n names custom extensions: CUSTOM.<name>). */
 import type { N8nWorkflowInput } from '../harness/n8n';
 
-export const TRIGGER_TYPE = 'CUSTOM.wechatIlinkTrigger';
-export const ACTION_TYPE = 'CUSTOM.wechatIlink';
+export const TRIGGER_TYPE = 'CUSTOM.weChatIlinkTrigger';
+export const ACTION_TYPE = 'CUSTOM.weChatIlink';
 export const CREDENTIAL_TYPE = 'wechatIlinkApi';
 
 let counter = 0;

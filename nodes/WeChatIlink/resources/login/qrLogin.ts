@@ -3,12 +3,13 @@
  * per authenticated request, reads the credential back, and outputs the QR
  * code (PNG) and the state. Never the token: it stays in the credential.
  */
-import { NodeApiError, NodeOperationError, type IDataObject, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import { NodeApiError, NodeOperationError, sleep, type IDataObject, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { joinUrl, renderQrPng } from '../../../../shared';
 import { checkCredentials } from '../../../../shared/credential-check';
 import { parseLoginTicket } from '../../../../shared/login-steps';
 import { clientOptionsFrom, CREDENTIAL_NAME, readCredentialFields } from '../../../../credentials/wechat-ilink-fields';
 import { LOGIN_RESTART_FLAG, LOGIN_STEP_FLAG, parseLoginStatus, type LoginStatusSummary } from '../../../../credentials/wechat-ilink-login-hook';
+import { toNodeError } from '../../../common/node-errors';
 import type { Operation, OperationContext } from '../../operation-context';
 
 const showOnlyForLoginQr = { show: { resource: ['login'], operation: ['qrLogin'] } };
@@ -117,7 +118,7 @@ export const qrLogin: Operation = async (ctx) => {
     // A new QR code must be seen before anyone can scan it: report at once.
     if (status.qrChanged || Date.now() >= deadline) return withQr(ctx, stored, status);
     // §3: one second between status polls, even when the server answers at once.
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    await sleep(1_000);
   }
 };
 
@@ -155,7 +156,7 @@ async function runLoginStep(ctx: OperationContext, stored: Record<string, unknow
     // The check request may fail after the hook did its work; only a failed hook matters.
     const after = parseLoginStatus((await readStored(ctx)).loginStatus)?.updatedAt;
     if (after !== undefined && after !== before) return;
-    throw error;
+    throw toNodeError(node, error, ctx.itemIndex);
   }
 }
 

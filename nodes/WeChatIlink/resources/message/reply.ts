@@ -22,13 +22,15 @@ export const replyDescription: INodeProperties[] = [
     type: 'string',
     required: true,
     default: '={{ $json.from }}',
-    description: 'Who wrote the message. Default: "from" of the input item, as the WeChat iLink Trigger outputs it. After other nodes use e.g. {{ $(\'WeChat iLink Trigger\').item.json.from }}.',
+    description: 'Who wrote the message. Default: "from" of the input item, as the WeChat iLink Trigger outputs it. After other nodes, point this (and Context Token) at the trigger\'s item.',
     displayOptions: showOnlyForMessageReply,
   },
   {
     displayName: 'Context Token',
     name: 'contextToken',
     type: 'string',
+    // Lets one conversation be answered; kept out of sight like other tokens.
+    typeOptions: { password: true },
     required: true,
     default: '={{ $json.contextToken }}',
     description: 'The contextToken of the message answered (from the trigger). iLink needs it to deliver the reply.',

@@ -61,6 +61,8 @@ export const sendMediaDescription: INodeProperties[] = [
         displayName: 'Context Token',
         name: 'contextToken',
         type: 'string',
+        // Lets one conversation be answered; kept out of sight like other tokens.
+        typeOptions: { password: true },
         default: '',
         description: 'The contextToken of the recipient\'s latest message (from the trigger)',
       },

@@ -37,6 +37,8 @@ export const sendTextDescription: INodeProperties[] = [
         displayName: 'Context Token',
         name: 'contextToken',
         type: 'string',
+        // Lets one conversation be answered; kept out of sight like other tokens.
+        typeOptions: { password: true },
         default: '',
         description: 'The contextToken of the recipient\'s latest message (from the trigger). iLink usually refuses messages without one.',
       },

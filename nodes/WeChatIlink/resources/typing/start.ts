@@ -19,6 +19,8 @@ export function typingFields(operation: 'start' | 'stop'): INodeProperties[] {
       displayName: 'Context Token',
       name: 'contextToken',
       type: 'string',
+      // Lets one conversation be answered; kept out of sight like other tokens.
+      typeOptions: { password: true },
       default: '={{ $json.contextToken }}',
       description: 'The contextToken of the user\'s latest message (from the trigger)',
       displayOptions,
