@@ -35,11 +35,13 @@ async function json(url: string, body?: object): Promise<any> {
 
 test('npm start: log in through the QR page, chat "ping" → "pong", Ctrl-C stops cleanly', async () => {
   const port = await freePort();
-  demo = spawn(process.execPath, [join(root, 'dist/scripts/demo.js')], { env: { ...process.env, ILINK_SIM_PORT: String(port) } });
+  const nodeRedPort = await freePort();
+  demo = spawn(process.execPath, [join(root, 'dist/scripts/demo.js')], { env: { ...process.env, ILINK_SIM_PORT: String(port), NODE_RED_PORT: String(nodeRedPort) } });
   demo.stdout?.on('data', (chunk) => (output += chunk));
   demo.stderr?.on('data', (chunk) => (output += chunk));
 
   const [chatUrl] = await waitForOutput(/http:\/\/127\.0\.0\.1:\d+\/chat/);
+  await waitForOutput(/WeChat iLink demo is running/, 60_000);
   const [phoneUrl, qrcode] = await waitForOutput(/http:\/\/127\.0\.0\.1:\d+\/phone\/(\S+)/);
   expect((await request(chatUrl)).statusCode).toBe(200);
 
@@ -48,9 +50,10 @@ test('npm start: log in through the QR page, chat "ping" → "pong", Ctrl-C stop
   expect(phone.statusCode).toBe(200);
   await phone.body.text();
   await json(`${site}/_phone/${qrcode}/confirm`, { userId: 'demo-owner@im.wechat' });
-  await waitForOutput(/Logged in as (\S+@im\.bot)/);
+  const [, echoBotId] = await waitForOutput(/Logged in as (\S+@im\.bot)/);
 
-  const [bot] = await json(`${site}/_admin/bots`);
+  // The core echo bot, not the Node-RED demo bot the demo also starts.
+  const bot = (await json(`${site}/_admin/bots`)).find((b: { botId: string }) => b.botId === echoBotId);
   await json(`${site}/_admin/messages`, { botId: bot.botId, from: 'alice@im.wechat', text: 'ping' });
   const sent = await json(`${site}/_admin/sent/wait`, { botId: bot.botId, to: 'alice@im.wechat', textIncludes: 'pong', timeoutMs: 10_000 });
   expect(sent.msg.item_list[0].text_item.text).toBe('pong');
@@ -60,5 +63,6 @@ test('npm start: log in through the QR page, chat "ping" → "pong", Ctrl-C stop
   const stoppedAt = Date.now();
   demo.kill('SIGINT');
   expect(await exited).toBe(0);
-  expect(Date.now() - stoppedAt).toBeLessThan(3000);
+  // Node-RED stops (its group is signalled) before the demo exits.
+  expect(Date.now() - stoppedAt).toBeLessThan(10_000);
 });
