@@ -44,14 +44,20 @@ export class SessionExpiredError extends ApiError {
 /** -2: context token expired, used up or invalid (or another bad parameter). */
 export class ContextTokenError extends ApiError {
   constructor(endpoint: string, status: { ret?: number; errcode?: number; errmsg?: string }) {
+    const carriesToken = endpoint === 'sendmessage' || endpoint === 'getconfig' || endpoint === 'sendtyping';
     super(
       endpoint,
       status,
       `iLink rejected the request (code -2 on ${endpoint}${status.errmsg ? `: ${status.errmsg}` : ''}): ` +
-        'the context token has probably expired; the user must send the bot a new message before it can answer',
+        (carriesToken
+          ? 'the context token has probably expired; the user must send the bot a new message before it can answer'
+          : 'a parameter was refused; check the settings (API base URL, IDs) and try again'),
     );
   }
 }
+
+/** Endpoints whose callers retry on their own (§3, §5): getupdates and the QR status poll. */
+const RETRIED_ENDPOINTS = new Set(['getupdates', 'get_qrcode_status']);
 
 /** Network failure, timeout, non-2xx status or an unparseable body. */
 export class HttpError extends IlinkError {
@@ -65,7 +71,9 @@ export class HttpError extends IlinkError {
         ? 'the server sent something that is not iLink JSON; check the API base URL'
         : kind === 'status' && (options.status === 401 || options.status === 403)
           ? 'check the bot token, or log in again'
-          : 'check the network and the API base URL; it will be retried';
+          : RETRIED_ENDPOINTS.has(endpoint)
+            ? 'check the network and the API base URL; it will be retried'
+            : 'check the network and the API base URL, then try again (it was not sent again automatically)';
     super(`iLink ${endpoint}: ${detail}; ${next}`, { cause: options.cause });
     this.endpoint = endpoint;
     this.kind = kind;

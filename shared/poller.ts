@@ -34,6 +34,9 @@ export interface PollerTimings {
   sessionPauseMs: number;
 }
 
+/** The longest delay setTimeout honours (2^31 - 1 ms); longer ones fire after 1 ms. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
 export const DEFAULT_POLLER_TIMINGS: PollerTimings = {
   initialTimeoutMs: 35_000,
   retryMs: 2_000,
@@ -163,8 +166,10 @@ export class Poller {
           continue;
         }
         failures = 0;
-        if (typeof response.longpolling_timeout_ms === 'number' && response.longpolling_timeout_ms > 0) {
-          this.nextTimeoutMs = response.longpolling_timeout_ms;
+        const hint = response.longpolling_timeout_ms;
+        // A hint beyond what a timer can hold would become a 1 ms timeout and a busy loop.
+        if (typeof hint === 'number' && hint > 0 && hint <= MAX_TIMER_MS) {
+          this.nextTimeoutMs = hint;
         }
         await this.deliver(response);
       }

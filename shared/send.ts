@@ -139,7 +139,9 @@ export class MessageSender {
     if (contextToken) msg.context_token = contextToken;
     if (options.runId) msg.run_id = options.runId;
     const response = await this.transport.post<SendMessageResponse>('sendMessage', { msg }, { signal: options.signal });
-    const messageId = response.message_id === undefined || response.message_id === null ? '' : String(response.message_id);
+    // message_id is a uint64 the transport already turned into a decimal string; anything else is ignored.
+    const raw: unknown = response.message_id;
+    const messageId = typeof raw === 'string' && /^\d+$/.test(raw) ? raw : typeof raw === 'number' && Number.isSafeInteger(raw) ? String(raw) : '';
     return { messageId, clientId, itemType: item.type ?? 0 };
   }
 }

@@ -172,7 +172,7 @@ export class Transport {
 
     const timeoutMs = options.timeoutMs ?? this.timeouts[endpoint];
     const timeout = new AbortController();
-    const timer = timeoutMs > 0 ? setTimeout(() => timeout.abort(), timeoutMs) : undefined;
+    const timer = timeoutMs > 0 ? setTimeout(() => timeout.abort(), Math.min(timeoutMs, 2_147_483_647)) : undefined;
     const signal = options.signal ? AbortSignal.any([options.signal, timeout.signal]) : timeout.signal;
 
     let statusCode: number;

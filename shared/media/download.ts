@@ -75,7 +75,7 @@ async function fetchBody(ctx: MediaContext, url: string, key: Buffer | undefined
   const announced = Number(response.headers['content-length']);
   const hasLength = Number.isFinite(announced) && announced >= 0;
   if (hasLength && announced > wireLimit) {
-    response.body.destroy();
+    discardBody(response.body);
     throw tooLargeError('the media', key ? Math.max(0, announced - AES_BLOCK) : announced, maxBytes);
   }
 
@@ -90,7 +90,7 @@ async function fetchBody(ctx: MediaContext, url: string, key: Buffer | undefined
       else sink.write(chunk);
     }
   } catch (error) {
-    response.body.destroy();
+    discardBody(response.body);
     if (error instanceof MediaError) throw error;
     if (signal?.aborted) throw abortError(signal);
     throw new MediaError('cdn_network', `CDN download was cut short after ${received} bytes: ${(error as Error).message}; try again`, {
@@ -158,4 +158,14 @@ async function describe(kind: MediaKind, item: Item, data: Buffer, decodeVoice: 
       };
     }
   }
+}
+
+/**
+ * Destroys a response body we no longer want. undici may emit an abort error
+ * on it afterwards with nobody listening, which would crash the host process,
+ * so a listener that swallows it goes on first.
+ */
+function discardBody(body: NodeJS.ReadableStream & { destroy(): void }): void {
+  body.on('error', () => undefined);
+  body.destroy();
 }
