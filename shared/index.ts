@@ -19,6 +19,8 @@ export {
 } from './login';
 export { renderQrPng, renderQrDataUrl, renderQrTerminal } from './qr';
 export * from './login-tracker';
+export * from './login-steps';
+export * from './credential-check';
 
 // Receiving
 export { Poller, DEFAULT_POLLER_TIMINGS, type MessageHandler, type PollerOptions, type PollerStatus, type PollerTimings, type PollerErrorInfo } from './poller';
