@@ -108,6 +108,8 @@ export async function startDemoN8n(options: { port: number; brokerPort: number; 
       botToken: options.bot.token,
       botId: options.bot.botId,
       ownerUserId: options.bot.ownerUserId,
+      // The CDN field is shown (and kept by n8n) only with the advanced settings on.
+      showAdvanced: true,
       cdnBaseUrl: options.bot.cdnBaseUrl,
     },
   });
