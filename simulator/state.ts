@@ -16,6 +16,7 @@ import {
   newTypingTicket,
   randomHex,
 } from './ids';
+import { recordIssuedToken } from './token-ledger';
 
 /** Messages kept per bot until acknowledged; the oldest are dropped beyond this. */
 export const QUEUE_CAP = 5000;
@@ -157,6 +158,7 @@ export class SimState {
     const botId = options.botId ?? newBotId();
     if (this.bots.has(botId)) throw new Error(`bot ${botId} already exists`);
     const token = options.token ?? newBotToken();
+    recordIssuedToken(token);
     if (this.botIdByToken.has(token)) throw new Error('that token is already in use');
     const info: BotInfo = {
       botId,
@@ -201,6 +203,7 @@ export class SimState {
     const bot = this.requireBot(botId);
     this.botIdByToken.delete(bot.info.token);
     bot.info.token = newBotToken();
+    recordIssuedToken(bot.info.token);
     bot.info.sessionExpired = false;
     bot.info.baseUrl = baseUrl;
     this.botIdByToken.set(bot.info.token, botId);
