@@ -5,7 +5,7 @@
  */
 import { ValidationError, type Item, type Message } from '../shared';
 import type { IlinkConfigNode } from './lib/config-node';
-import { asError, configNodeOf, errorStatus } from './lib/node-status';
+import { asError, configNodeOf, errorStatus, noBotSelectedError } from './lib/node-status';
 import { asBuffer, recipientOf, resolveTarget } from './lib/outbound';
 import type { NodeAPI, NodeDef, NodeMessage, RedNode } from './lib/red-api';
 
@@ -34,7 +34,7 @@ export = function (RED: NodeAPI): void {
 
     node.on('input', async (msg, send, done) => {
       if (!config) {
-        done(new Error('no WeChat iLink bot selected: pick or add an ilink-config node in this node\'s "Bot" field'));
+        done(noBotSelectedError());
         return;
       }
       node.status({ fill: 'blue', shape: 'dot', text: `ilink-media.status.${operation}ing` });

@@ -5,7 +5,7 @@
  */
 import { ValidationError } from '../shared';
 import type { IlinkConfigNode } from './lib/config-node';
-import { asError, configNodeOf, errorStatus } from './lib/node-status';
+import { asError, configNodeOf, errorStatus, noBotSelectedError } from './lib/node-status';
 import type { NodeAPI, NodeDef, NodeMessage, RedNode } from './lib/red-api';
 
 interface IlinkRecallDef extends NodeDef {
@@ -28,7 +28,7 @@ export = function (RED: NodeAPI): void {
 
     node.on('input', async (msg, send, done) => {
       if (!config) {
-        done(new Error('no WeChat iLink bot selected: pick or add an ilink-config node in this node\'s "Bot" field'));
+        done(noBotSelectedError());
         return;
       }
       try {

@@ -5,7 +5,7 @@
  */
 import { PartialSendError } from '../shared';
 import type { IlinkConfigNode } from './lib/config-node';
-import { asError, configNodeOf, errorStatus } from './lib/node-status';
+import { asError, configNodeOf, errorStatus, noBotSelectedError } from './lib/node-status';
 import { contentOf, recipientOf, resolveTarget, sendContent, type RecipientMode } from './lib/outbound';
 import type { NodeAPI, NodeDef, RedNode } from './lib/red-api';
 
@@ -26,7 +26,7 @@ export = function (RED: NodeAPI): void {
 
     node.on('input', async (msg, send, done) => {
       if (!config) {
-        done(new Error('no WeChat iLink bot selected: pick or add an ilink-config node in this node\'s "Bot" field'));
+        done(noBotSelectedError());
         return;
       }
       node.status({ fill: 'blue', shape: 'dot', text: 'ilink-send.status.sending' });

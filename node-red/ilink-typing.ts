@@ -4,7 +4,7 @@
  * "stop" node, or the timeout. The msg passes through unchanged.
  */
 import type { IlinkConfigNode } from './lib/config-node';
-import { asError, configNodeOf, errorStatus } from './lib/node-status';
+import { asError, configNodeOf, errorStatus, noBotSelectedError } from './lib/node-status';
 import { contextTokenOf, recipientOf, resolveTarget } from './lib/outbound';
 import type { NodeAPI, NodeDef, RedNode } from './lib/red-api';
 
@@ -29,7 +29,7 @@ export = function (RED: NodeAPI): void {
 
     node.on('input', async (msg, send, done) => {
       if (!config) {
-        done(new Error('no WeChat iLink bot selected: pick or add an ilink-config node in this node\'s "Bot" field'));
+        done(noBotSelectedError());
         return;
       }
       try {

@@ -34,3 +34,8 @@ export function configNodeOf<T>(RED: NodeAPI, node: RedNode, configId: string | 
   if (!config) node.status({ fill: 'red', shape: 'ring', text: `${node.type}.status.no-config` });
   return config ?? undefined;
 }
+
+/** For nodes whose "Bot" field points at no ilink-config node. */
+export function noBotSelectedError(): Error {
+  return new Error('no WeChat iLink bot selected: pick or add an ilink-config node in this node\'s "Bot" field');
+}

@@ -1,6 +1,7 @@
 import type { INodeProperties } from 'n8n-workflow';
 import type { Message } from '../../../../shared';
 import type { Operation } from '../../operation-context';
+import { convertMarkdownOption } from './message-options';
 import { optionsOf, requiredText, sentJson } from '../../parameters';
 
 const showOnlyForMessageReply = { show: { resource: ['message'], operation: ['reply'] } };
@@ -44,13 +45,7 @@ export const replyDescription: INodeProperties[] = [
     default: {},
     displayOptions: showOnlyForMessageReply,
     options: [
-      {
-        displayName: 'Convert Markdown',
-        name: 'markdown',
-        type: 'boolean',
-        default: true,
-        description: 'Whether to turn Markdown into plain text as WeChat shows it',
-      },
+      convertMarkdownOption,
     ],
   },
 ];

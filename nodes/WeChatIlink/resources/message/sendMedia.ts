@@ -1,6 +1,7 @@
 import type { INodeProperties } from 'n8n-workflow';
 import type { OutboundMediaType } from '../../../../shared';
 import type { Operation } from '../../operation-context';
+import { sendWithoutContextTokenOption } from './message-options';
 import { optionsOf, readBinaryInput, requiredText, sentJson } from '../../parameters';
 
 const showOnlyForMessageSendMedia = { show: { resource: ['message'], operation: ['sendMedia'] } };
@@ -74,13 +75,7 @@ export const sendMediaDescription: INodeProperties[] = [
         description: 'Name shown to the user; default: the binary\'s file name',
       },
       mediaTypeOption,
-      {
-        displayName: 'Send Without Context Token',
-        name: 'allowWithoutContextToken',
-        type: 'boolean',
-        default: false,
-        description: 'Whether to send even when no context token is known (the server may refuse it)',
-      },
+      sendWithoutContextTokenOption,
     ],
   },
 ];

@@ -1,5 +1,6 @@
 import type { INodeProperties } from 'n8n-workflow';
 import type { Operation } from '../../operation-context';
+import { convertMarkdownOption, sendWithoutContextTokenOption } from './message-options';
 import { optionsOf, requiredText, sentJson } from '../../parameters';
 
 const showOnlyForMessageSendText = { show: { resource: ['message'], operation: ['sendText'] } };
@@ -42,20 +43,8 @@ export const sendTextDescription: INodeProperties[] = [
         default: '',
         description: 'The contextToken of the recipient\'s latest message (from the trigger). iLink usually refuses messages without one.',
       },
-      {
-        displayName: 'Send Without Context Token',
-        name: 'allowWithoutContextToken',
-        type: 'boolean',
-        default: false,
-        description: 'Whether to send even when no context token is known (the server may refuse it)',
-      },
-      {
-        displayName: 'Convert Markdown',
-        name: 'markdown',
-        type: 'boolean',
-        default: true,
-        description: 'Whether to turn Markdown into plain text as WeChat shows it',
-      },
+      sendWithoutContextTokenOption,
+      convertMarkdownOption,
     ],
   },
 ];
