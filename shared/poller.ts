@@ -201,9 +201,8 @@ export class Poller {
       if (!wire || typeof wire !== 'object') continue;
       const message = toMessage(wire);
       if (state.hasSeen(message.messageId)) continue;
-      state.batch(() => {
-        if (message.from && message.contextToken) state.rememberContextToken(message.from, message.contextToken);
-      });
+      // Known to the handler at once; recorded on disk together with the "handled" mark below.
+      if (message.from && message.contextToken) state.rememberContextToken(message.from, message.contextToken, { flush: false });
       if (!this.options.accept || this.options.accept(message)) {
         try {
           await this.options.handler(message, wire);

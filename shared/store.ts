@@ -2,11 +2,13 @@
  * Persisted bot state (§5, §6): the getupdates cursor, the latest context
  * token per user, and a window of recently handled message IDs for dedupe.
  *
- * Stores are synchronous on purpose: state is small (tens of KB), and a save
- * that completes before the next message is handed over keeps the window in
- * which a crash can cause a repeat as small as possible.
+ * BotState hands each change to the store as a small record, synchronously,
+ * before the next message is handed over: that keeps the window in which a
+ * crash can repeat a message as small as possible. The file store appends the
+ * records to a journal (a few dozen bytes per message) and only now and then
+ * rewrites the whole state, so saving stays cheap however large the state is.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 export interface BotStateSnapshot {
@@ -18,9 +20,13 @@ export interface BotStateSnapshot {
   seenMessageIds: string[];
 }
 
+/** One change to the state, as stores record it. */
+export type StateChange = { cursor: string } | { token: [userId: string, token: string] } | { forget: string } | { seen: string };
+
 export interface StateStore {
   load(): BotStateSnapshot | undefined;
-  save(snapshot: BotStateSnapshot): void;
+  /** Persists the changes, in order, before returning. */
+  record(changes: readonly StateChange[]): void;
 }
 
 export const DEFAULT_DEDUPE_WINDOW = 2000;
@@ -47,6 +53,32 @@ export function normalizeSnapshot(value: unknown): BotStateSnapshot {
   return snapshot;
 }
 
+/** Applies changes to a snapshot in place (the one rule every store shares). */
+export function applyChanges(snapshot: BotStateSnapshot, changes: readonly StateChange[], dedupeWindow = DEFAULT_DEDUPE_WINDOW): void {
+  let seenGrew = false;
+  let tokensGrew = false;
+  for (const change of changes) {
+    if ('cursor' in change) snapshot.cursor = change.cursor;
+    else if ('token' in change) {
+      tokensGrew = true;
+      const [user, token] = change.token;
+      delete snapshot.contextTokens[user]; // re-insert so the most recent users come last
+      snapshot.contextTokens[user] = token;
+    } else if ('forget' in change) delete snapshot.contextTokens[change.forget];
+    else if ('seen' in change) {
+      snapshot.seenMessageIds.push(change.seen);
+      seenGrew = true;
+    }
+  }
+  if (seenGrew && snapshot.seenMessageIds.length > dedupeWindow) {
+    snapshot.seenMessageIds.splice(0, snapshot.seenMessageIds.length - dedupeWindow);
+  }
+  if (tokensGrew) {
+    const users = Object.keys(snapshot.contextTokens);
+    for (let i = 0; i < users.length - MAX_CONTEXT_TOKENS; i++) delete snapshot.contextTokens[users[i]];
+  }
+}
+
 export class MemoryStateStore implements StateStore {
   private snapshot: BotStateSnapshot | undefined;
   constructor(initial?: BotStateSnapshot) {
@@ -55,56 +87,149 @@ export class MemoryStateStore implements StateStore {
   load(): BotStateSnapshot | undefined {
     return this.snapshot ? structuredClone(this.snapshot) : undefined;
   }
-  save(snapshot: BotStateSnapshot): void {
-    this.snapshot = structuredClone(snapshot);
+  record(changes: readonly StateChange[]): void {
+    this.snapshot ??= emptySnapshot();
+    applyChanges(this.snapshot, changes);
   }
 }
 
 /**
- * One JSON file per bot, replaced atomically (write a temp file, then rename),
- * so a crash mid-write leaves the previous state intact.
+ * A JSON snapshot plus an append-only journal of changes beside it
+ * (`<path>.journal`, one JSON line per change, numbered). Every
+ * `compactEvery` changes the snapshot is rewritten atomically (temp file +
+ * rename) and the journal removed. Lines the snapshot already holds (a crash
+ * between the rename and the removal) are skipped by their number; a torn
+ * last line is ignored.
  */
 export class FileStateStore implements StateStore {
-  constructor(readonly path: string) {}
+  readonly journalPath: string;
+  private mirror: BotStateSnapshot | undefined;
+  private nextSeq = 1;
+  private journalLines = 0;
+
+  constructor(
+    readonly path: string,
+    private readonly compactEvery = 1000,
+  ) {
+    this.journalPath = `${path}.journal`;
+  }
 
   load(): BotStateSnapshot | undefined {
-    let text: string;
-    try {
-      text = readFileSync(this.path, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw error;
+    const stored = readJson(this.path);
+    const snapshot = stored === undefined ? undefined : normalizeSnapshot(stored);
+    const snapshotSeq = typeof (stored as { journalSeq?: unknown })?.journalSeq === 'number' ? (stored as { journalSeq: number }).journalSeq : 0;
+    const mirror = snapshot ?? emptySnapshot();
+    let lastSeq = snapshotSeq;
+    let replayed = 0;
+    for (const line of readLines(this.journalPath)) {
+      const entry = parseJournalLine(line);
+      if (!entry || entry.n <= snapshotSeq) continue;
+      applyChanges(mirror, [entry.change]);
+      lastSeq = Math.max(lastSeq, entry.n);
+      replayed++;
     }
-    try {
-      return normalizeSnapshot(JSON.parse(text));
-    } catch {
-      // A damaged file must not stop the bot; start from an empty cursor (dedupe is lost too).
-      return undefined;
-    }
+    this.mirror = mirror;
+    this.nextSeq = lastSeq + 1;
+    this.journalLines = replayed;
+    return snapshot === undefined && replayed === 0 ? undefined : structuredClone(mirror);
   }
 
-  save(snapshot: BotStateSnapshot): void {
+  record(changes: readonly StateChange[]): void {
+    if (changes.length === 0) return;
+    if (!this.mirror) this.load();
+    const lines = changes.map((change) => JSON.stringify({ n: this.nextSeq++, ...change })).join('\n') + '\n';
+    try {
+      appendFileSync(this.journalPath, lines, { mode: 0o600 });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      mkdirSync(dirname(this.path), { recursive: true });
+      appendFileSync(this.journalPath, lines, { mode: 0o600 });
+    }
+    applyChanges(this.mirror as BotStateSnapshot, changes);
+    this.journalLines += changes.length;
+    if (this.journalLines >= this.compactEvery) this.compact();
+  }
+
+  /** Rewrites the snapshot with everything recorded so far and drops the journal. */
+  compact(): void {
+    if (!this.mirror) this.load();
     mkdirSync(dirname(this.path), { recursive: true });
     const temp = `${this.path}.${process.pid}.tmp`;
-    writeFileSync(temp, JSON.stringify(snapshot), { mode: 0o600 });
+    writeFileSync(temp, JSON.stringify({ ...this.mirror, journalSeq: this.nextSeq - 1 }), { mode: 0o600 });
     renameSync(temp, this.path);
+    try {
+      unlinkSync(this.journalPath);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    this.journalLines = 0;
   }
+}
+
+function readJson(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    // A damaged file must not stop the bot; start from an empty cursor (dedupe is lost too).
+    return undefined;
+  }
+}
+
+function readLines(path: string): string[] {
+  try {
+    return readFileSync(path, 'utf8').split('\n');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+}
+
+function parseJournalLine(line: string): { n: number; change: StateChange } | undefined {
+  if (!line.trim()) return undefined;
+  let entry: Record<string, unknown>;
+  try {
+    entry = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return undefined; // a line torn by a crash mid-write
+  }
+  if (typeof entry.n !== 'number') return undefined;
+  if (typeof entry.cursor === 'string') return { n: entry.n, change: { cursor: entry.cursor } };
+  if (typeof entry.seen === 'string' && entry.seen) return { n: entry.n, change: { seen: entry.seen } };
+  if (typeof entry.forget === 'string') return { n: entry.n, change: { forget: entry.forget } };
+  const token = entry.token;
+  if (Array.isArray(token) && typeof token[0] === 'string' && typeof token[1] === 'string' && token[1]) {
+    return { n: entry.n, change: { token: [token[0], token[1]] } };
+  }
+  return undefined;
 }
 
 /**
  * Stores the snapshot inside a host-owned object (n8n workflow static data),
- * under one key, so that the host persists it with its own mechanism.
+ * under one key, so that the host persists it with its own mechanism. The key
+ * is reassigned on every change so that the host notices it.
  */
 export class ObjectStateStore implements StateStore {
+  private mirror: BotStateSnapshot | undefined;
   constructor(
     private readonly target: Record<string, unknown>,
     private readonly key = 'ilinkState',
   ) {}
   load(): BotStateSnapshot | undefined {
-    return this.target[this.key] === undefined ? undefined : normalizeSnapshot(this.target[this.key]);
+    const stored = this.target[this.key];
+    this.mirror = normalizeSnapshot(stored);
+    return stored === undefined ? undefined : structuredClone(this.mirror);
   }
-  save(snapshot: BotStateSnapshot): void {
-    this.target[this.key] = structuredClone(snapshot);
+  record(changes: readonly StateChange[]): void {
+    if (!this.mirror) this.load();
+    applyChanges(this.mirror as BotStateSnapshot, changes);
+    this.target[this.key] = structuredClone(this.mirror);
   }
 }
 
@@ -113,14 +238,14 @@ export function safeAccountId(botId: string): string {
   return botId.replace(/[@.]/g, '-').replace(/[^A-Za-z0-9_-]/g, '_');
 }
 
-/** The in-memory view of a bot's state; every change is saved through the store. */
+/** The in-memory view of a bot's state; every change is recorded through the store. */
 export class BotState {
   private cursorValue: string;
   private readonly tokens: Map<string, string>;
   private readonly seen: Set<string>;
   private readonly seenOrder: string[];
+  private pending: StateChange[] = [];
   private batchDepth = 0;
-  private dirty = false;
 
   constructor(
     private readonly store: StateStore = new MemoryStateStore(),
@@ -140,23 +265,29 @@ export class BotState {
   setCursor(cursor: string): void {
     if (cursor === this.cursorValue) return;
     this.cursorValue = cursor;
-    this.persist();
+    this.change({ cursor });
   }
 
   contextToken(userId: string): string | undefined {
     return this.tokens.get(userId);
   }
 
-  rememberContextToken(userId: string, token: string): void {
+  /**
+   * Remembers a user's latest token. With `{ flush: false }` the change is
+   * kept in memory and recorded with the next change (the poller records it
+   * together with the message's "handled" mark: one write per message).
+   */
+  rememberContextToken(userId: string, token: string, options: { flush?: boolean } = {}): void {
     if (!userId || !token || this.tokens.get(userId) === token) return;
     this.tokens.delete(userId); // re-insert so the map keeps the most recent users last
     this.tokens.set(userId, token);
     while (this.tokens.size > MAX_CONTEXT_TOKENS) this.tokens.delete(this.tokens.keys().next().value as string);
-    this.persist();
+    this.pending.push({ token: [userId, token] });
+    if (options.flush !== false) this.flush();
   }
 
   forgetContextToken(userId: string): void {
-    if (this.tokens.delete(userId)) this.persist();
+    if (this.tokens.delete(userId)) this.change({ forget: userId });
   }
 
   hasSeen(messageId: string): boolean {
@@ -164,11 +295,14 @@ export class BotState {
   }
 
   markSeen(messageId: string): void {
-    if (!messageId || this.seen.has(messageId)) return;
+    if (!messageId || this.seen.has(messageId)) {
+      this.flush(); // still record what was waiting (a token noted for this message)
+      return;
+    }
     this.seen.add(messageId);
     this.seenOrder.push(messageId);
     while (this.seenOrder.length > this.dedupeWindow) this.seen.delete(this.seenOrder.shift() as string);
-    this.persist();
+    this.change({ seen: messageId });
   }
 
   snapshot(): BotStateSnapshot {
@@ -180,23 +314,26 @@ export class BotState {
     };
   }
 
-  /** Runs several changes and saves once at the end (one write per handled message). */
+  /** Runs several changes and records them together at the end. */
   batch<T>(changes: () => T): T {
     this.batchDepth++;
     try {
       return changes();
     } finally {
       this.batchDepth--;
-      if (this.batchDepth === 0 && this.dirty) this.persist();
+      this.flush();
     }
   }
 
-  private persist(): void {
-    if (this.batchDepth > 0) {
-      this.dirty = true;
-      return;
-    }
-    this.dirty = false;
-    this.store.save(this.snapshot());
+  private change(change: StateChange): void {
+    this.pending.push(change);
+    this.flush();
+  }
+
+  private flush(): void {
+    if (this.batchDepth > 0 || this.pending.length === 0) return;
+    const changes = this.pending;
+    this.pending = [];
+    this.store.record(changes);
   }
 }

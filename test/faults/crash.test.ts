@@ -33,6 +33,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { FileStateStore } from '../../shared/store';
 import { startSimulator, type Simulator } from '../../simulator';
 import { tempDir } from './helpers';
 
@@ -152,7 +153,7 @@ test(`1,000 messages from 5 users, ${KILLS} SIGKILLs at random moments: nothing 
     await killed(child);
     // Classify the kill: a message logged but not recorded as seen in the state file was caught in the window.
     const logged = readLines<LogLine>(logPath).map((l) => l.id);
-    const state = existsSync(statePath) ? (JSON.parse(readFileSync(statePath, 'utf8')) as { seenMessageIds: string[] }) : { seenMessageIds: [] };
+    const state = new FileStateStore(statePath).load() ?? { seenMessageIds: [] as string[] };
     const seen = new Set(state.seenMessageIds);
     const unrecorded = [...new Set(logged)].filter((id) => !seen.has(id));
     expect(unrecorded.length).toBeLessThanOrEqual(1); // one message at a time is in flight

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { FileStateStore } from '../../shared/store';
 import { helper } from '../harness/node-red-test-helper';
 import { collect, eventually, onTab, recordStatuses } from './flow-util';
 import { configNodeFor, PNG_1X1, useSimulator } from './sim-fixture';
@@ -127,8 +128,11 @@ describe('ilink-in against the simulator', () => {
     await helper.unload();
 
     const stateFile = path.join(userDir, 'wechat-ilink', `${first.bot.botId.replace(/[@.]/g, '-')}.json`);
-    expect(fs.existsSync(stateFile)).toBe(true);
-    expect(fs.readFileSync(stateFile, 'utf8')).not.toContain(first.bot.token);
+    const saved = new FileStateStore(stateFile).load();
+    expect(saved?.seenMessageIds).toHaveLength(1);
+    for (const file of [stateFile, `${stateFile}.journal`]) {
+      if (fs.existsSync(file)) expect(fs.readFileSync(file, 'utf8')).not.toContain(first.bot.token);
+    }
 
     // Same bot again (a restart): only the new message comes out.
     await helper.load(

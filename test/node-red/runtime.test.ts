@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { FileStateStore, type BotStateSnapshot } from '../../shared/store';
 import { startNodeRed, type NodeRedInstance } from '../harness/node-red';
 import { projectRoot } from '../harness/output';
 import { examplesFlow, CONFIG_ID } from './runtime-flow';
@@ -84,7 +85,7 @@ describe.each([5, 4] as const)('real Node-RED %i runtime with the example flows'
     expect(before.length).toBeGreaterThan(0);
     // What survives the restart: cursor, context tokens and handled message IDs, in the userDir.
     const stateFile = path.join(red.userDir, 'wechat-ilink', `${bot.botId.replace(/[@.]/g, '-')}.json`);
-    const saved = JSON.parse(fs.readFileSync(stateFile, 'utf8'));
+    const saved = new FileStateStore(stateFile).load() as BotStateSnapshot;
     expect(saved.cursor).not.toBe('');
     expect(saved.seenMessageIds).toContain(firstMessageId);
     expect(Object.keys(saved.contextTokens)).toContain(ALICE);

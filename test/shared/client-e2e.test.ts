@@ -2,11 +2,12 @@
  * The core end to end against the simulator over real HTTP: login, receive,
  * reply, typing, media, recall, expiry, restart. Also runs under Node 20.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { ILinkClient } from '../../shared/client';
+import { BotState, FileStateStore } from '../../shared/store';
 import { ContextTokenError, NoContextTokenError, SessionExpiredError } from '../../shared/errors';
 import { LoginSession } from '../../shared/login';
 import type { Message } from '../../shared/model';
@@ -197,8 +198,7 @@ test('restart with the file store: no message is handled twice, none is lost', a
   await first.done;
 
   // Worst case: the process died after handing the batch over but before the cursor reached the server.
-  const saved = JSON.parse(readFileSync(stateFile, 'utf8'));
-  writeFileSync(stateFile, JSON.stringify({ ...saved, cursor: '' }));
+  new BotState(new FileStateStore(stateFile)).setCursor('');
   sim.admin.injectMessage({ botId: bot.botId, from: USER, text: 'm4' });
 
   const second = listenTo(clientFor(bot, stateFile));

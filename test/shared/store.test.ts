@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BotState, FileStateStore, MemoryStateStore, ObjectStateStore, safeAccountId } from '../../shared/store';
@@ -19,10 +19,12 @@ describe('BotState', () => {
     expect(b.hasSeen('1')).toBe(false);
   });
 
-  test('the file is private to the user (0600)', () => {
+  test('the journal and the snapshot are private to the user (0600)', () => {
     const path = tempFile();
-    new BotState(new FileStateStore(path)).setCursor('x');
-    const { statSync } = require('node:fs');
+    const store = new FileStateStore(path);
+    new BotState(store).setCursor('x');
+    expect(statSync(store.journalPath).mode & 0o777).toBe(0o600);
+    store.compact();
     expect(statSync(path).mode & 0o777).toBe(0o600);
   });
 
@@ -40,23 +42,36 @@ describe('BotState', () => {
     expect(state.hasSeen('')).toBe(false);
   });
 
-  test('batch() saves once', () => {
-    let saves = 0;
+  test('batch() records once, in order', () => {
+    const calls: unknown[][] = [];
     const store = new MemoryStateStore();
-    const counting = { load: () => store.load(), save: (s: any) => (saves++, store.save(s)) };
+    const counting = { load: () => store.load(), record: (changes: readonly unknown[]) => (calls.push([...changes]), store.record(changes as any)) };
     const state = new BotState(counting);
     state.batch(() => {
       state.rememberContextToken('u', 't');
       state.markSeen('1');
       state.setCursor('c');
     });
-    expect(saves).toBe(1);
+    expect(calls).toEqual([[{ token: ['u', 't'] }, { seen: '1' }, { cursor: 'c' }]]);
     expect(store.load()).toMatchObject({ cursor: 'c', contextTokens: { u: 't' }, seenMessageIds: ['1'] });
+  });
+
+  test('a token noted without flush is recorded with the next change', () => {
+    const calls: unknown[][] = [];
+    const store = new MemoryStateStore();
+    const state = new BotState({ load: () => store.load(), record: (changes) => (calls.push([...changes]), store.record(changes)) });
+    state.rememberContextToken('u', 't', { flush: false });
+    expect(state.contextToken('u')).toBe('t');
+    expect(calls).toEqual([]);
+    state.markSeen('9');
+    expect(calls).toEqual([[{ token: ['u', 't'] }, { seen: '9' }]]);
   });
 
   test('a damaged state file starts fresh instead of crashing', () => {
     const path = tempFile();
-    new BotState(new FileStateStore(path)).setCursor('x');
+    const store = new FileStateStore(path);
+    new BotState(store).setCursor('x');
+    store.compact();
     writeFileSync(path, '{not json');
     expect(new BotState(new FileStateStore(path)).cursor).toBe('');
   });
@@ -77,7 +92,7 @@ describe('BotState', () => {
     const state = new BotState(new FileStateStore(path));
     state.rememberContextToken('u', 'old');
     state.rememberContextToken('u', 'new');
-    expect(JSON.parse(readFileSync(path, 'utf8')).contextTokens).toEqual({ u: 'new' });
+    expect(new BotState(new FileStateStore(path)).contextToken('u')).toBe('new');
     state.forgetContextToken('u');
     expect(new BotState(new FileStateStore(path)).contextToken('u')).toBeUndefined();
   });
@@ -86,4 +101,57 @@ describe('BotState', () => {
 test('safeAccountId turns a bot ID into a file name like the official client', () => {
   expect(safeAccountId('abc@im.bot')).toBe('abc-im-bot');
   expect(safeAccountId('../x/y')).toBe('--_x_y');
+});
+
+describe('FileStateStore journal', () => {
+  test('one small journal line per change; the snapshot is rewritten only every compactEvery changes', () => {
+    const path = tempFile();
+    const store = new FileStateStore(path, 5);
+    const state = new BotState(store);
+    for (const id of ['1', '2', '3', '4']) state.markSeen(id);
+    expect(existsSync(path)).toBe(false);
+    expect(readFileSync(store.journalPath, 'utf8').trim().split('\n')).toHaveLength(4);
+    state.markSeen('5');
+    expect(existsSync(store.journalPath)).toBe(false);
+    expect(JSON.parse(readFileSync(path, 'utf8')).seenMessageIds).toEqual(['1', '2', '3', '4', '5']);
+    state.setCursor('after');
+    const reloaded = new BotState(new FileStateStore(path, 5));
+    expect(reloaded.cursor).toBe('after');
+    expect(reloaded.hasSeen('5')).toBe(true);
+  });
+
+  test('a line torn by a crash mid-write is ignored; the lines before it count', () => {
+    const path = tempFile();
+    const store = new FileStateStore(path);
+    const state = new BotState(store);
+    state.markSeen('1');
+    state.setCursor('c1');
+    appendFileSync(store.journalPath, '{"n":3,"seen":"2');
+    const reloaded = new BotState(new FileStateStore(path));
+    expect(reloaded.cursor).toBe('c1');
+    expect(reloaded.hasSeen('1')).toBe(true);
+    expect(reloaded.hasSeen('2')).toBe(false);
+  });
+
+  test('journal lines the snapshot already holds are skipped (crash between snapshot and journal removal)', () => {
+    const path = tempFile();
+    const store = new FileStateStore(path);
+    const state = new BotState(store);
+    state.rememberContextToken('u', 'old');
+    const journal = readFileSync(store.journalPath, 'utf8');
+    state.rememberContextToken('u', 'new');
+    store.compact();
+    writeFileSync(store.journalPath, journal); // the stale journal survived
+    expect(new BotState(new FileStateStore(path)).contextToken('u')).toBe('new');
+  });
+
+  test('numbering continues across restarts so later lines are never mistaken for old ones', () => {
+    const path = tempFile();
+    const first = new FileStateStore(path);
+    new BotState(first).setCursor('a');
+    first.compact();
+    const second = new FileStateStore(path);
+    new BotState(second).setCursor('b');
+    expect(new BotState(new FileStateStore(path)).cursor).toBe('b');
+  });
 });
