@@ -61,7 +61,6 @@ export class ILinkClient {
   private readonly dispatcher: ClientOptions['dispatcher'];
   private sessionBlocked: SessionExpiredError | undefined;
 
-
   constructor(options: ClientOptions) {
     const token = options.token?.trim();
     if (!token) throw new IlinkError('no bot token: log in with the QR code first and store the token in the credential');
@@ -90,21 +89,21 @@ export class ILinkClient {
     });
   }
 
-
   /**
    * Long-polls and calls the handler for each new message, until the signal
    * aborts (resolves) or, by default, the session expires (rejects with
    * SessionExpiredError). The seed's ListenAndServe.
    */
   async listen(handler: MessageHandler, options: ListenOptions = {}): Promise<void> {
-    const poller = this.createPoller(handler, options);
+    const { signal, ...pollerOptions } = options;
+    if (signal?.aborted) return;
+    const poller = this.createPoller(handler, pollerOptions);
     const onAbort = () => void poller.stop();
-    options.signal?.addEventListener('abort', onAbort, { once: true });
+    signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      if (options.signal?.aborted) return;
       await poller.start();
     } finally {
-      options.signal?.removeEventListener('abort', onAbort);
+      signal?.removeEventListener('abort', onAbort);
     }
   }
 
