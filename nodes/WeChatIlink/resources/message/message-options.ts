@@ -16,3 +16,13 @@ export const sendWithoutContextTokenOption: INodeProperties = {
   default: false,
   description: 'Whether to send even when no context token is known (the server may refuse it)',
 };
+
+export const contextTokenOption: INodeProperties = {
+  displayName: 'Context Token',
+  name: 'contextToken',
+  type: 'string',
+  // Lets one conversation be answered; kept out of sight like other tokens.
+  typeOptions: { password: true },
+  default: '',
+  description: "The contextToken of the recipient's latest message (from the trigger). iLink usually refuses messages without one.",
+};

@@ -1,7 +1,7 @@
 import type { INodeProperties } from 'n8n-workflow';
 import type { OutboundMediaType } from '../../../../shared';
 import type { Operation } from '../../operation-context';
-import { sendWithoutContextTokenOption } from './message-options';
+import { contextTokenOption, sendWithoutContextTokenOption } from './message-options';
 import { optionsOf, readBinaryInput, requiredText, sentJson } from '../../parameters';
 
 const showOnlyForMessageSendMedia = { show: { resource: ['message'], operation: ['sendMedia'] } };
@@ -58,15 +58,7 @@ export const sendMediaDescription: INodeProperties[] = [
     default: {},
     displayOptions: showOnlyForMessageSendMedia,
     options: [
-      {
-        displayName: 'Context Token',
-        name: 'contextToken',
-        type: 'string',
-        // Lets one conversation be answered; kept out of sight like other tokens.
-        typeOptions: { password: true },
-        default: '',
-        description: 'The contextToken of the recipient\'s latest message (from the trigger)',
-      },
+      contextTokenOption,
       {
         displayName: 'File Name',
         name: 'fileName',

@@ -1,6 +1,6 @@
 import type { INodeProperties } from 'n8n-workflow';
 import type { Operation } from '../../operation-context';
-import { convertMarkdownOption, sendWithoutContextTokenOption } from './message-options';
+import { contextTokenOption, convertMarkdownOption, sendWithoutContextTokenOption } from './message-options';
 import { optionsOf, requiredText, sentJson } from '../../parameters';
 
 const showOnlyForMessageSendText = { show: { resource: ['message'], operation: ['sendText'] } };
@@ -34,15 +34,7 @@ export const sendTextDescription: INodeProperties[] = [
     default: {},
     displayOptions: showOnlyForMessageSendText,
     options: [
-      {
-        displayName: 'Context Token',
-        name: 'contextToken',
-        type: 'string',
-        // Lets one conversation be answered; kept out of sight like other tokens.
-        typeOptions: { password: true },
-        default: '',
-        description: 'The contextToken of the recipient\'s latest message (from the trigger). iLink usually refuses messages without one.',
-      },
+      contextTokenOption,
       sendWithoutContextTokenOption,
       convertMarkdownOption,
     ],
