@@ -67,7 +67,7 @@ export class ILinkClient {
     this.logger = redactingLogger(options.logger ?? silentLogger, () => [token]);
     this.transport = new Transport({ ...options, token, logger: this.logger });
     this.botId = options.botId || undefined;
-    this.botKey = this.botId ?? `token-${createHash('sha256').update(token).digest('hex').slice(0, 16)}`;
+    this.botKey = botKeyFor(this.botId, token);
     this.ownerUserId = options.ownerUserId || undefined;
     this.cdnBaseUrl = options.cdnBaseUrl?.trim() || DEFAULT_CDN_BASE;
     this.maxMediaBytes = options.maxMediaBytes;
@@ -226,6 +226,11 @@ export class ILinkClient {
     // While the session is expired, the official client refuses outbound sends (§5.4).
     if (this.sessionBlocked) throw new SessionExpiredError(this.sessionBlocked.endpoint, this.sessionBlocked);
   }
+}
+
+/** A stable key for a bot: its ID, or a hash of its token (never the token itself). */
+export function botKeyFor(botId: string | undefined, token: string): string {
+  return botId?.trim() || `token-${createHash('sha256').update(token.trim()).digest('hex').slice(0, 16)}`;
 }
 
 function isUploaded(source: UploadSource | UploadedMedia): source is UploadedMedia {

@@ -3,7 +3,7 @@
  */
 
 // Client facade and login (the seed's NewClient / StartLogin shape)
-export { ILinkClient, type ClientOptions, type ListenOptions } from './client';
+export { ILinkClient, botKeyFor, type ClientOptions, type ListenOptions, type MediaSendOptions } from './client';
 export {
   LoginSession,
   fetchQrCode,

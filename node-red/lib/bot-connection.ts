@@ -6,7 +6,6 @@
  * Message state (cursor, context tokens, dedupe window) lives in a file under
  * the Node-RED user directory, so a restart neither loses nor repeats messages.
  */
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import {
   ILinkClient,
@@ -14,6 +13,7 @@ import {
   SessionExpiredError,
   ValidationError,
   safeAccountId,
+  botKeyFor,
   type LoginCredentials,
   type Logger,
   type Message,
@@ -185,10 +185,8 @@ export class BotConnection {
 
   private statePath(token: string): string | undefined {
     if (!this.options.stateDir) return undefined;
-    // Same key rule as the client: the bot ID, else a hash of the token (never the token).
-    const botId = this.settings.botId?.trim();
-    const key = botId ? safeAccountId(botId) : `token-${createHash('sha256').update(token.trim()).digest('hex').slice(0, 16)}`;
-    return join(this.options.stateDir, `${key}.json`);
+    // Same key as the client's poller claim: the bot ID, else a hash of the token (never the token).
+    return join(this.options.stateDir, `${safeAccountId(botKeyFor(this.settings.botId, token))}.json`);
   }
 
   private setState(state: ConnectionState, detail?: string): void {
