@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { n8nEnv } from '../hosts/n8n-env';
 import type { BotAccount } from './bot-account';
 import { startHostGroup, waitFor, type HostGroup } from './host-group';
 import { n8nBin, node24, projectRoot } from './paths';
@@ -43,28 +44,10 @@ export async function startDemoN8n(options: { port: number; brokerPort: number; 
     env: {
       PATH: `${path.dirname(node24())}:${process.env.PATH ?? ''}`,
       HOME: process.env.HOME,
-      N8N_USER_FOLDER: userFolder,
-      N8N_PORT: String(options.port),
-      N8N_LISTEN_ADDRESS: '127.0.0.1',
-      N8N_HOST: '127.0.0.1',
-      N8N_PROTOCOL: 'http',
-      WEBHOOK_URL: `${url}/`,
-      N8N_SECURE_COOKIE: 'false',
-      N8N_DIAGNOSTICS_ENABLED: 'false',
-      N8N_PERSONALIZATION_ENABLED: 'false',
-      N8N_VERSION_NOTIFICATIONS_ENABLED: 'false',
-      N8N_TEMPLATES_ENABLED: 'false',
-      N8N_HIRING_BANNER_ENABLED: 'false',
-      N8N_ENFORCE_SETTINGS_FILE_PERMISSIONS: 'true',
-      N8N_RUNNERS_MODE: 'internal',
-      N8N_RUNNERS_BROKER_PORT: String(options.brokerPort),
-      DB_TYPE: 'sqlite',
-      // The compiled nodes and credential (n8n globs **/*.node.js, **/*.credentials.js).
-      N8N_CUSTOM_EXTENSIONS: path.join(projectRoot, 'dist'),
+      ...n8nEnv({ userFolder, port: options.port, brokerPort: options.brokerPort, customExtensionDirs: [path.join(projectRoot, 'dist')] }),
       // The demo workflow's Code node hashes files with the built-in crypto module.
       NODE_FUNCTION_ALLOW_BUILTIN: 'crypto',
       N8N_GRACEFUL_SHUTDOWN_TIMEOUT: '5',
-      NODE_ENV: 'production',
     },
     logFile: path.join(options.workDir, 'n8n.log'),
   });

@@ -2,7 +2,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { HostProcess, spawnHost, tailOf, waitUntil } from './host-process';
-import { n8nEnv } from './n8n-env';
+import { n8nEnv } from '../../scripts/hosts/n8n-env';
 import { node24 } from './node-binaries';
 import { hostsRoot, outputDir } from './output';
 import { freePorts } from './ports';
@@ -110,6 +110,11 @@ export async function startN8n(options: StartN8nOptions): Promise<N8nInstance> {
     PATH: `${path.dirname(nodeBin)}:${process.env.PATH ?? ''}`,
     HOME: process.env.HOME,
     ...n8nEnv({ userFolder, port, brokerPort, customExtensionDirs: options.customExtensionDirs }),
+    // A restart in a test should not wait n8n's default 30 s for nothing.
+    N8N_GRACEFUL_SHUTDOWN_TIMEOUT: '10',
+    N8N_LOG_LEVEL: 'info',
+    N8N_LOG_OUTPUT: 'console',
+    TZ: 'UTC',
     ...options.env,
   };
   // n8n ties the auth cookie to a browser id sent as a header on every /rest call.

@@ -1,7 +1,7 @@
 /**
- * Environment for a test n8n: loopback only, our ports, our user folder, and
- * everything that phones home off (the machine has no internet, and a test
- * must not depend on it anyway). See shared/recipes/hosts-in-tests.md.
+ * Environment for a local n8n (the demo's and the tests'): loopback only, our
+ * ports, our user folder, our compiled nodes, and everything that phones home
+ * off (these machines have no internet). See shared/recipes/hosts-in-tests.md.
  */
 export interface N8nEnvInput {
   userFolder: string;
@@ -30,11 +30,6 @@ export function n8nEnv(input: N8nEnvInput): Record<string, string> {
     DB_TYPE: 'sqlite',
     // `;`-separated; n8n globs each for **/*.node.js and **/*.credentials.js.
     N8N_CUSTOM_EXTENSIONS: input.customExtensionDirs.join(';'),
-    // A restart in a test should not wait n8n's default 30 s for nothing.
-    N8N_GRACEFUL_SHUTDOWN_TIMEOUT: '10',
-    N8N_LOG_LEVEL: 'info',
-    N8N_LOG_OUTPUT: 'console',
     NODE_ENV: 'production',
-    TZ: 'UTC',
   };
 }
