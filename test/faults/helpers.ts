@@ -29,15 +29,7 @@ export function tempDir(prefix = 'ilink-faults-'): { dir: string; remove: () => 
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** Expects the promise to reject; returns the error. */
-export async function rejection(promise: Promise<unknown>): Promise<any> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
-}
+export { rejection } from '../helpers/rejection';
 
 export interface PollHarness {
   bot: BotInfo;

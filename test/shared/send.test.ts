@@ -3,6 +3,7 @@ import { toMessage } from '../../shared/messages';
 import { makeClientId, MessageSender, PartialSendError } from '../../shared/send';
 import { BotState } from '../../shared/store';
 import { Transport } from '../../shared/transport';
+import { rejection } from '../helpers/rejection';
 import { startScriptedServer, type ScriptedServer } from '../helpers/scripted-server';
 
 let server: ScriptedServer;
@@ -13,7 +14,6 @@ beforeEach(async () => {
 afterEach(() => server.close());
 
 const sends = () => server.requests.filter((r) => r.url.endsWith('/sendmessage')).map((r) => JSON.parse(r.body));
-const failure = (p: Promise<unknown>): Promise<any> => p.then(() => Promise.reject(new Error('expected failure')), (e) => e);
 
 function setup() {
   const state = new BotState();
@@ -74,7 +74,7 @@ test('context token: explicit first, else the stored one for the user', async ()
 
 test('no context token: a clear error before anything is sent, unless explicitly allowed', async () => {
   const { sender } = setup();
-  const error = await failure(sender.send('stranger@im.wechat', 'hello'));
+  const error = await rejection(sender.send('stranger@im.wechat', 'hello'));
   expect(error).toBeInstanceOf(NoContextTokenError);
   expect(error.message).toMatch(/has not messaged the bot yet.*iLink only lets a bot answer after the user writes/);
   expect(sends()).toHaveLength(0);
@@ -84,23 +84,23 @@ test('no context token: a clear error before anything is sent, unless explicitly
 
 test('bad input fails clearly and sends nothing', async () => {
   const { sender } = setup();
-  expect(await failure(sender.send('', 'x', { contextToken: 'c' }))).toBeInstanceOf(ValidationError);
-  expect((await failure(sender.send('  ', 'x', { contextToken: 'c' }))).message).toMatch(/no recipient/);
-  expect((await failure(sender.send('u', '   ', { contextToken: 'c' }))).message).toMatch(/empty/);
-  expect(await failure(sender.send('u', [], { contextToken: 'c' }))).toBeInstanceOf(ValidationError);
+  expect(await rejection(sender.send('', 'x', { contextToken: 'c' }))).toBeInstanceOf(ValidationError);
+  expect((await rejection(sender.send('  ', 'x', { contextToken: 'c' }))).message).toMatch(/no recipient/);
+  expect((await rejection(sender.send('u', '   ', { contextToken: 'c' }))).message).toMatch(/empty/);
+  expect(await rejection(sender.send('u', [], { contextToken: 'c' }))).toBeInstanceOf(ValidationError);
   expect(sends()).toHaveLength(0);
 });
 
 test('ret -2 surfaces as ContextTokenError', async () => {
   server.answer({ body: { ret: -2, errmsg: 'context token invalid' } });
   const { sender } = setup();
-  expect(await failure(sender.send('u', 'x', { contextToken: 'old' }))).toBeInstanceOf(ContextTokenError);
+  expect(await rejection(sender.send('u', 'x', { contextToken: 'old' }))).toBeInstanceOf(ContextTokenError);
 });
 
 test('a failure part-way reports what was already sent', async () => {
   server.answer({ body: '{"ret":0,"message_id":1}' }, { status: 500, body: 'x' });
   const { sender } = setup();
-  const error = await failure(sender.send('u', ['first', 'second'], { contextToken: 'c' }));
+  const error = await rejection(sender.send('u', ['first', 'second'], { contextToken: 'c' }));
   expect(error).toBeInstanceOf(PartialSendError);
   expect(error.sent.map((r: any) => r.messageId)).toEqual(['1']);
 });

@@ -1,16 +1,10 @@
 import { ApiError, ContextTokenError, HttpError, SessionExpiredError } from '../../shared/errors';
 import { encodeClientVersion, encodeWechatUin, isAbortError, joinUrl, Transport } from '../../shared/transport';
+import { rejection } from '../helpers/rejection';
 import { startScriptedServer, type ScriptedServer } from '../helpers/scripted-server';
 
 const TOKEN = 'tok-SECRET-abcdef123456';
-/** Resolves with the rejection reason; fails the test if the promise resolved. */
-const failure = (promise: Promise<unknown>): Promise<any> =>
-  promise.then(
-    () => {
-      throw new Error('expected the call to fail');
-    },
-    (error: unknown) => error,
-  );
+
 let server: ScriptedServer;
 
 beforeEach(async () => {
@@ -113,7 +107,7 @@ describe('replies and errors', () => {
 
   test('errcode -14 without ret is a SessionExpiredError that says what to do', async () => {
     server.answer({ body: { errcode: -14, errmsg: 'session timeout' } });
-    const error = await failure(transport().post('getUpdates', { get_updates_buf: '' }));
+    const error = await rejection(transport().post('getUpdates', { get_updates_buf: '' }));
     expect(error).toBeInstanceOf(SessionExpiredError);
     expect(error.message).toMatch(/scan the QR code again/);
     expect(error.code).toBe(-14);
@@ -126,14 +120,14 @@ describe('replies and errors', () => {
 
   test('ret -2 on HTTP 200 is a ContextTokenError', async () => {
     server.answer({ body: { ret: -2, errmsg: 'bad token' } });
-    const error = await failure(transport().post('sendMessage', { msg: {} }));
+    const error = await rejection(transport().post('sendMessage', { msg: {} }));
     expect(error).toBeInstanceOf(ContextTokenError);
     expect(error.message).toMatch(/context token/);
   });
 
   test('errcode ≠ 0 with ret 0 is still an error', async () => {
     server.answer({ body: { ret: 0, errcode: 5, errmsg: 'nope' } });
-    const error = await failure(transport().post('getConfig', {}));
+    const error = await rejection(transport().post('getConfig', {}));
     expect(error).toBeInstanceOf(ApiError);
     expect(error.errcode).toBe(5);
     expect(error.endpoint).toBe('getconfig');
@@ -141,7 +135,7 @@ describe('replies and errors', () => {
 
   test('non-2xx is an HttpError with the status', async () => {
     server.answer({ status: 502, body: 'bad gateway' });
-    const error = await failure(transport().post('getConfig', {}));
+    const error = await rejection(transport().post('getConfig', {}));
     expect(error).toBeInstanceOf(HttpError);
     expect(error.kind).toBe('status');
     expect(error.status).toBe(502);
@@ -149,7 +143,7 @@ describe('replies and errors', () => {
 
   test('malformed JSON is an HttpError of kind malformed', async () => {
     server.answer({ body: '{"ret":0,' });
-    const error = await failure(transport().post('getConfig', {}));
+    const error = await rejection(transport().post('getConfig', {}));
     expect(error).toBeInstanceOf(HttpError);
     expect(error.kind).toBe('malformed');
   });
@@ -161,9 +155,9 @@ describe('replies and errors', () => {
 
   test('the token never appears in an error, even when the server echoes it', async () => {
     server.answer({ status: 401, body: `token ${TOKEN} is unknown` });
-    const e1 = await failure(transport().post('getConfig', {}));
+    const e1 = await rejection(transport().post('getConfig', {}));
     server.answer({ body: { ret: 1, errmsg: `bad ${TOKEN}` } });
-    const e2 = await failure(transport().post('getConfig', {}));
+    const e2 = await rejection(transport().post('getConfig', {}));
     for (const e of [e1, e2]) {
       expect(e.message).not.toContain(TOKEN);
       expect(JSON.stringify({ ...e, message: e.message })).not.toContain(TOKEN);
@@ -175,7 +169,7 @@ describe('replies and errors', () => {
     server.answer({ delayMs: 400, body: { ret: 0 } });
     const t = new Transport({ baseUrl: server.url, token: TOKEN, timeouts: { getConfig: 50 } });
     const started = Date.now();
-    const error = await failure(t.post('getConfig', {}));
+    const error = await rejection(t.post('getConfig', {}));
     expect(error).toBeInstanceOf(HttpError);
     expect(error.kind).toBe('timeout');
     expect(Date.now() - started).toBeLessThan(350);
@@ -187,7 +181,7 @@ describe('replies and errors', () => {
     const pending = transport().post('getUpdates', {}, { signal: controller.signal, timeoutMs: 35_000 });
     setTimeout(() => controller.abort(), 30);
     const started = Date.now();
-    const error = await failure(pending);
+    const error = await rejection(pending);
     expect(isAbortError(error)).toBe(true);
     expect(Date.now() - started).toBeLessThan(500);
   });
@@ -195,7 +189,7 @@ describe('replies and errors', () => {
   test('a refused connection is an HttpError of kind network', async () => {
     const url = server.url;
     await server.close();
-    const error = await failure(new Transport({ baseUrl: url, token: TOKEN }).post('getConfig', {}));
+    const error = await rejection(new Transport({ baseUrl: url, token: TOKEN }).post('getConfig', {}));
     expect(error).toBeInstanceOf(HttpError);
     expect(error.kind).toBe('network');
     server = await startScriptedServer();

@@ -56,12 +56,4 @@ export function bytes(n: number, seed = 1): Buffer {
   return out;
 }
 
-/** Expects the promise to reject and returns the error. */
-export async function rejection(promise: Promise<unknown>): Promise<any> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
-}
+export { rejection } from '../../helpers/rejection';
