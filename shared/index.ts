@@ -24,6 +24,7 @@ export * from './credential-check';
 
 // Receiving
 export { Poller, DEFAULT_POLLER_TIMINGS, type MessageHandler, type PollerOptions, type PollerStatus, type PollerTimings, type PollerErrorInfo } from './poller';
+export { pollerTimingsFromEnv, POLLER_TIMINGS_ENV } from './poller-timings';
 export { claimPoller, isPollerClaimed, PollerConflictError } from './poll-registry';
 export * from './store';
 

@@ -19,6 +19,8 @@ import {
   type Message,
   type Poller,
   type PollerStatus,
+  type PollerTimings,
+  pollerTimingsFromEnv,
 } from '../../shared';
 
 export interface BotSettings {
@@ -205,8 +207,16 @@ export class BotConnection {
       return;
     }
     const client = this.clientValue;
+    let timings: Partial<PollerTimings> | undefined;
+    try {
+      timings = pollerTimingsFromEnv();
+    } catch (error) {
+      for (const receiver of this.receivers) receiver.onFatal(error as Error);
+      return;
+    }
     const poller = client.createPoller((message) => this.deliver(message), {
       owner: this.options.owner,
+      timings,
       onSessionExpired: 'stop',
       onStatus: (status, detail) => this.onPollerStatus(status, detail),
     });

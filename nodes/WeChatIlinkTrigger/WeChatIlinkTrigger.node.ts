@@ -17,6 +17,8 @@ import {
   ValidationError,
   type ILinkClient,
   type Message,
+  type PollerTimings,
+  pollerTimingsFromEnv,
 } from '../../shared';
 import { checkCredentials } from '../../shared/credential-check';
 import { clientOptionsFrom, CREDENTIAL_NAME, readCredentialFields } from '../../credentials/wechat-ilink-fields';
@@ -51,9 +53,11 @@ export class WeChatIlinkTrigger implements INodeType {
     const fields = readCredentialFields(credentials);
     let settings: TriggerSettings;
     let accept: (message: Message) => boolean;
+    let timings: Partial<PollerTimings> | undefined;
     try {
       settings = readTriggerSettings(this, fields.ownerUserId || undefined);
       accept = createMessageFilter(settings.filter);
+      timings = pollerTimingsFromEnv();
     } catch (error) {
       throw new NodeOperationError(node, error instanceof ValidationError ? error.message : (error as Error));
     }
@@ -99,6 +103,7 @@ export class WeChatIlinkTrigger implements INodeType {
     const owner = `n8n workflow ${workflow.id ?? ''} "${workflow.name ?? ''}"${manual ? ' (test listener)' : ''}`;
     const poller = client.createPoller(emitMessage, {
         owner,
+        timings,
         accept,
         onSessionExpired: 'stop',
         onError: (error, info) => {
