@@ -11,6 +11,7 @@ import type { RecordedRequest, RequestFilter } from './request-log';
 import type {
   BotInfo,
   CreateBotOptions,
+  Delivery,
   InjectedMessage,
   InjectMessageOptions,
   NotificationRecord,
@@ -74,6 +75,17 @@ export class SimulatorAdmin {
       };
       this.ctx.state.events.on('sent', onSent);
     });
+  }
+
+  /**
+   * Calls `listener` each time a getupdates answer carrying messages has been
+   * written out (for measuring delivery → handling latency). Returns the
+   * unsubscribe function. In-process only: admin-http has no equivalent.
+   */
+  onDelivered(listener: (delivery: Delivery) => void): () => void {
+    const forward = (delivery: Delivery): void => listener({ ...delivery, messageIds: [...delivery.messageIds] });
+    this.ctx.state.events.on('delivered', forward);
+    return () => this.ctx.state.events.off('delivered', forward);
   }
 
   /** Makes every context token of this user unusable (sendmessage then answers ret -2). */

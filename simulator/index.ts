@@ -19,7 +19,7 @@ export { SimulatorAdmin } from './admin';
 export type { LoginScenario } from './login';
 export type { FaultSpec, FaultKind } from './faults';
 export type { RecordedRequest, RequestFilter } from './request-log';
-export type { BotInfo, CreateBotOptions, InjectMessageOptions, InjectedMessage, SentRecord, TypingState, NotificationRecord, TimelineEntry } from './state';
+export type { BotInfo, CreateBotOptions, Delivery, InjectMessageOptions, InjectedMessage, SentRecord, TypingState, NotificationRecord, TimelineEntry } from './state';
 export type { ApiScenario } from './api/types';
 export { SimCdn } from './cdn';
 

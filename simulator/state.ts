@@ -80,6 +80,15 @@ export interface SentRecord {
   recalledAt?: number;
 }
 
+/** One getupdates answer that carried messages, stamped when its last byte was handed to the socket. */
+export interface Delivery {
+  botId: string;
+  /** In queue order. */
+  messageIds: string[];
+  /** Date.now() (ms), the clock hosts such as n8n stamp their executions with. */
+  time: number;
+}
+
 /** One line of a conversation, for the chat page. */
 export interface TimelineEntry {
   direction: 'in' | 'out';

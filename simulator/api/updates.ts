@@ -1,5 +1,6 @@
 /** getupdates: the long poll with an opaque cursor (§2, §5). */
 import { badParam, SESSION_TIMEOUT } from '../rules';
+import type { Delivery } from '../state';
 import { authedBot, type EndpointSpec } from './types';
 
 export const getUpdates: EndpointSpec = {
@@ -37,6 +38,11 @@ export const getUpdates: EndpointSpec = {
     // The session may have ended while the poll was held (expireSession, re-login, reset).
     if (!sessionValid()) return SESSION_TIMEOUT;
     const { msgs, cursor } = state.takeUpdates(botId, cursorValue);
+    // For latency measurements (admin.onDelivered); costs nothing when nobody listens.
+    if (msgs.length > 0 && state.events.listenerCount('delivered') > 0) {
+      const messageIds = msgs.map((m) => m.message_id ?? '');
+      call.res.once('finish', () => state.events.emit('delivered', { botId, messageIds, time: Date.now() } satisfies Delivery));
+    }
     return { body: { ret: 0, msgs, get_updates_buf: cursor, longpolling_timeout_ms: longPollTimeoutMs } };
   },
 };
