@@ -5,7 +5,7 @@
  */
 import { PartialSendError } from '../shared';
 import type { IlinkConfigNode } from './lib/config-node';
-import { asError, configNodeOf, errorStatus, noBotSelectedError } from './lib/node-status';
+import { asError, configNodeOf, errorStatus, noBotSelectedError, statusTemplate } from './lib/node-status';
 import { contentOf, recipientOf, resolveTarget, sendContent, type RecipientMode } from './lib/outbound';
 import type { NodeAPI, NodeDef, RedNode } from './lib/red-api';
 
@@ -23,6 +23,7 @@ export = function (RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     const node = this;
     const config = configNodeOf<IlinkConfigNode>(RED, node, def.bot);
+    const sentText = statusTemplate(RED, 'ilink-send.status.sent', ['count', 'to']);
 
     node.on('input', async (msg, send, done) => {
       if (!config) {
@@ -34,7 +35,7 @@ export = function (RED: NodeAPI): void {
         const target = resolveTarget(msg, def.to, def.mode);
         const content = contentOf(msg);
         const results = await sendContent(config.connection.client, target, content);
-        node.status({ fill: 'green', shape: 'dot', text: RED._('ilink-send.status.sent', { count: results.length, to: recipientOf(target) }) });
+        node.status({ fill: 'green', shape: 'dot', text: sentText({ count: results.length, to: recipientOf(target) }) });
         if (def.outputs) {
           msg.sent = {
             to: recipientOf(target),
