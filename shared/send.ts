@@ -3,7 +3,7 @@
  * a fresh client_id per request, run_id per reply run, message_type BOT and
  * message_state FINISH, and the right context token.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import { IlinkError, NoContextTokenError, ValidationError } from './errors';
 import { textItem, toWireItem } from './messages';
 import type { Item, Message } from './model';
@@ -50,7 +50,7 @@ export class PartialSendError extends IlinkError {
 
 /** `<prefix>:<unix-ms>-<8 hex chars from 4 random bytes>` (§6). */
 export function makeClientId(prefix = DEFAULT_CLIENT_ID_PREFIX, now = Date.now()): string {
-  return `${prefix}:${now}-${randomBytes(4).toString('hex')}`;
+  return `${prefix}:${now}-${randomInt(0, 2 ** 32).toString(16).padStart(8, '0')}`;
 }
 
 function isWireItem(value: Item | MessageItem): value is MessageItem {

@@ -4,7 +4,7 @@
  * The bot token is sent only in the Authorization header and redacted from
  * every error and log line that passes through here.
  */
-import { randomBytes } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 import { request, type Dispatcher } from 'undici';
 import { sanitizeBotAgent } from './bot-agent';
 import { apiErrorFor, HttpError } from './errors';
@@ -49,8 +49,11 @@ export function encodeClientVersion(version: string): string {
   return String((((major ?? 0) & 0xff) << 16) | (((minor ?? 0) & 0xff) << 8) | ((patch ?? 0) & 0xff));
 }
 
-/** X-WECHAT-UIN: a random uint32 in decimal ASCII, then standard base64 (§1). */
-export function encodeWechatUin(value: number = randomBytes(4).readUInt32BE(0)): string {
+/**
+ * X-WECHAT-UIN: a random uint32 in decimal ASCII, then standard base64 (§1).
+ * randomInt draws from Node's cached random pool, so a request costs no RNG call of its own.
+ */
+export function encodeWechatUin(value: number = randomInt(0, 2 ** 32)): string {
   return Buffer.from(String(value >>> 0), 'ascii').toString('base64');
 }
 
