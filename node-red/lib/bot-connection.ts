@@ -253,6 +253,10 @@ export class BotConnection {
         this.options.logger.warn(`a receiving node failed on message ${message.messageId}: ${(error as Error).message}`);
       }
     }
+    // node.send() hands the msg on at the next setImmediate. Yield once, so the flow's
+    // first step (usually the reply's request) starts before the poller writes its
+    // journal line and opens the next long poll: that work was on every reply's path.
+    await new Promise<void>((resolve) => setImmediate(resolve));
   }
 
   private onPollerStatus(status: PollerStatus, detail?: string): void {

@@ -53,6 +53,17 @@ describe('ilink-send against the simulator', () => {
     expect(ctx.statuses.at(-1)).toMatchObject({ fill: 'green' });
   });
 
+  it('the flow gets the msg before the poller records it as handled (the reply is not queued behind bookkeeping)', async () => {
+    const ctx = await load();
+    const client = (node('bot') as unknown as { connection: { client: { state: { hasSeen(id: string): boolean } } } }).connection.client;
+    const seenOnArrival: boolean[] = [];
+    node('inOut').on('input', (msg: Record<string, any>) => seenOnArrival.push(client.state.hasSeen(msg.ilink.messageId)));
+    const inbound = await userWrites(ctx, 'alice@im.wechat');
+    expect(seenOnArrival).toEqual([false]);
+    // …and it is recorded right after, so a restart does not repeat it.
+    await eventually('recorded as handled', () => client.state.hasSeen(inbound.ilink.messageId));
+  });
+
   it('sends to msg.to (or the configured user) with the stored context token', async () => {
     const ctx = await load({ to: 'bob@im.wechat' });
     await userWrites(ctx, 'alice@im.wechat');
