@@ -101,6 +101,24 @@ describe('ilink-in against the simulator', () => {
     expect(JSON.stringify(caught[0])).not.toContain(bot.token);
   });
 
+  it('a bad WECHAT_ILINK_POLLER_TIMINGS stops the receiver with a red status and an error naming the key', async () => {
+    const saved = process.env.WECHAT_ILINK_POLLER_TIMINGS;
+    process.env.WECHAT_ILINK_POLLER_TIMINGS = '{"retryMS":100}';
+    try {
+      const { sim, bot, out, caught, statuses } = await loadReceiver();
+      await eventually('a caught error', () => caught.length === 1);
+      expect(caught[0]!.error.message).toMatch(/WECHAT_ILINK_POLLER_TIMINGS: unknown key "retryMS" \(known: .*retryMs/);
+      expect(statuses.at(-1)).toMatchObject({ fill: 'red', shape: 'ring' });
+      sim.admin.injectMessage({ botId: bot.botId, from: 'alice@im.wechat', text: 'hi' });
+      await new Promise((r) => setTimeout(r, 200));
+      expect(out).toEqual([]);
+      expect(sim.admin.requests({ endpoint: 'getUpdates', botId: bot.botId })).toEqual([]);
+    } finally {
+      if (saved === undefined) delete process.env.WECHAT_ILINK_POLLER_TIMINGS;
+      else process.env.WECHAT_ILINK_POLLER_TIMINGS = saved;
+    }
+  });
+
   it('a second config node polling the same bot is refused, and the Catch node hears why', async () => {
     const sim = simulator();
     const bot = sim.admin.createBot();
