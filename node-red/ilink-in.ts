@@ -44,18 +44,23 @@ export = function (RED: NodeAPI): void {
       return;
     }
 
+    // Cancels a download in progress when the node closes, so a slow or stalled CDN never holds up a redeploy.
+    const closing = new AbortController();
+
     const receiver: Receiver = {
       async handle(message) {
         if (!accept(message)) return;
         const msg: NodeMessage = { payload: message.text, topic: message.from, ilink: message };
         if (def.download && pickMediaItem(message.items)) {
           try {
-            const media = await connection.client.downloadMedia(message);
+            const media = await connection.client.downloadMedia(message, { signal: closing.signal });
             msg.payload = media.data;
             msg.filename = media.fileName;
             msg.mimetype = media.mimeType;
             msg.media = { kind: media.kind, size: media.size, durationMs: media.durationMs, note: media.note };
           } catch (error) {
+            // Closing: not handled; the poller leaves the message for the next deploy.
+            if (closing.signal.aborted) throw error;
             // The msg still carries the message, so a Catch flow can retry or answer.
             node.error(asError(error), msg);
             return;
@@ -74,7 +79,10 @@ export = function (RED: NodeAPI): void {
     };
 
     connection.register(receiver);
-    node.on('close', (_removed, done) => connection.deregister(receiver, done));
+    node.on('close', (_removed, done) => {
+      closing.abort();
+      connection.deregister(receiver, done);
+    });
   }
 
   RED.nodes.registerType('ilink-in', IlinkIn);

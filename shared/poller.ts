@@ -198,6 +198,9 @@ export class Poller {
     const state = this.options.state;
     const batch = Array.isArray(response.msgs) ? response.msgs : [];
     for (const wire of batch) {
+      // Stopped mid-batch (a host redeploying): the rest of the batch and the cursor stay for the
+      // next poller; what was handled is in the dedupe window, so the batch fetched again repeats nothing.
+      if (this.abort.signal.aborted) return;
       if (!wire || typeof wire !== 'object') continue;
       const message = toMessage(wire);
       if (state.hasSeen(message.messageId)) continue;
@@ -207,6 +210,8 @@ export class Poller {
         try {
           await this.options.handler(message, wire);
         } catch (error) {
+          // Cut short by stop() (e.g. its download cancelled): not handled, so not marked seen.
+          if (this.abort.signal.aborted) return;
           // A failing handler never drops the rest of the batch (unlike the official client, §5.6).
           this.report(asError(error), { source: 'handler', consecutiveFailures: 0, message });
         }

@@ -37,6 +37,7 @@ export type ConnectionState = 'not-logged-in' | 'connecting' | 'polling' | 'retr
 
 /** A node that wants inbound messages (ilink-in). */
 export interface Receiver {
+  /** Rejects only when the receiver was closed while handling the message (it was then not handled). */
   handle(message: Message): Promise<void>;
   onState(state: ConnectionState, detail?: string): void;
   /** The poller ended for good (session expired, another poller holds the bot). */
@@ -246,13 +247,19 @@ export class BotConnection {
 
   private async deliver(message: Message): Promise<void> {
     // Every receiver gets every message and applies its own filter.
+    let cutShort: { error: unknown } | undefined;
     for (const receiver of [...this.receivers]) {
       try {
         await receiver.handle(message);
       } catch (error) {
-        this.options.logger.warn(`a receiving node failed on message ${message.messageId}: ${(error as Error).message}`);
+        // Closed while handling it (a redeploy cancelled its download): the message did not reach that node.
+        if (!this.receivers.has(receiver)) cutShort = { error };
+        else this.options.logger.warn(`a receiving node failed on message ${message.messageId}: ${(error as Error).message}`);
       }
     }
+    // The last receiver went away mid-message, so the poller is stopping: failing here tells it the
+    // message was not handled, and the next poller (after the redeploy) delivers it.
+    if (cutShort && this.receivers.size === 0) throw cutShort.error;
     // node.send() hands the msg on at the next setImmediate. Yield once, so the flow's
     // first step (usually the reply's request) starts before the poller writes its
     // journal line and opens the next long poll: that work was on every reply's path.

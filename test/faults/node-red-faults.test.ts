@@ -27,7 +27,7 @@ import type { MessageItem } from '../../shared/wire';
 import type { FaultSpec } from '../../simulator';
 import { helper } from '../harness/node-red-test-helper';
 import { collect, eventually, node, onTab, recordStatuses } from '../node-red/flow-util';
-import { configNodeFor, useSimulator, type SimBot, type Simulator } from '../node-red/sim-fixture';
+import { configNodeFor, PNG_1X1, useSimulator, type SimBot, type Simulator } from '../node-red/sim-fixture';
 import { allNodes, useHelper } from '../node-red/use-helper';
 
 /** Short enough that the suite never sleeps for real backoff; distinct so each delay is recognisable. */
@@ -534,6 +534,58 @@ describe('Node-RED nodes under injected faults', () => {
           expect(Buffer.compare(downloaded[0]!.payload, PLAIN)).toBe(0);
         }
       });
+    });
+
+    // BUG (fixed in shared/poller.ts, node-red/lib/bot-connection.ts, node-red/ilink-in.ts): a redeploy
+    // while ilink-in was downloading waited for the download (15 s close timeout on a stalled CDN, the
+    // stuck poller still holding the bot), and the poller then handed the rest of the batch to no receiver
+    // and marked it handled: those messages were lost for good.
+    it('a redeploy during a stalled download does not wait for it, and loses nothing: that message and the rest of its batch arrive once after', async () => {
+      let requests = 0;
+      // The first download stalls mid-body (a CDN that stops sending); later ones are answered in full.
+      const cdn = createServer((_req, res) => {
+        requests += 1;
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(PNG_1X1.length) });
+        if (requests === 1) res.write(PNG_1X1.subarray(0, 10));
+        else res.end(PNG_1X1);
+      });
+      await new Promise<void>((r) => cdn.listen(0, '127.0.0.1', r));
+      try {
+        const url = `http://127.0.0.1:${(cdn.address() as AddressInfo).port}/pic`;
+        const sim = simulator();
+        const bot = sim.admin.createBot();
+        // One batch: the picture (an unkeyed image, fetched as plain bytes), then two texts.
+        const flow = await load({
+          sim,
+          bot,
+          inProps: { download: true },
+          beforeLoad: ({ write }) => {
+            write('picture', [{ type: 2, image_item: { media: { full_url: url } } }]);
+            write('two');
+            write('three');
+          },
+        });
+        await eventually('the download to start', () => requests === 1);
+        await new Promise((r) => setTimeout(r, 100));
+        expect(flow.out).toHaveLength(0);
+
+        const started = Date.now();
+        await helper.unload();
+        expect(Date.now() - started).toBeLessThan(2_000); // Node-RED's close timeout is 15 s
+
+        const again = await load({ sim, bot, inProps: { download: true } });
+        await eventually('the whole batch after the redeploy', () => again.out.length === 3, 5_000);
+        await morePolls(sim);
+        expect(again.out.map((m) => m.ilink.messageId)).toEqual(flow.expected);
+        expect(Buffer.compare(again.out[0]!.payload, PNG_1X1)).toBe(0);
+        expect(again.out.slice(1).map((m) => m.payload)).toEqual(['two', 'three']);
+        // A cancelled download is not an error of the flow.
+        expect([...flow.caught, ...again.caught]).toEqual([]);
+        expect(again.statuses('in').some((s) => s.fill === 'red')).toBe(false);
+      } finally {
+        cdn.closeAllConnections();
+        await new Promise<void>((r) => cdn.close(() => r()));
+      }
     });
 
     it('a slow CDN body is read whole, by ilink-in and by ilink-media, and the next message follows in order', async () => {

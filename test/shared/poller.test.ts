@@ -98,6 +98,70 @@ test('a handler error never drops the rest of the batch', async () => {
   await run;
 });
 
+// A host stops its poller on redeploy, possibly while a handler is still busy with one message of a batch.
+test('stop() in the middle of a batch: the rest of the batch and the cursor are left for the next poller, nothing repeats', async () => {
+  const batch = updates('c1', wireMsg('1'), wireMsg('2'), wireMsg('3'));
+  server.answer({ body: { ret: 0 } }, batch);
+  const state = new BotState();
+  const seen: string[] = [];
+  let finish!: () => void;
+  const first = makePoller(
+    {
+      handler: async (m) => {
+        seen.push(m.messageId);
+        if (m.messageId === '1') await new Promise<void>((r) => (finish = r));
+      },
+    },
+    state,
+  );
+  const run = first.poller.start();
+  await until(() => seen.length === 1);
+  const stopped = first.poller.stop();
+  finish(); // message 1 completes after stop(): it was handled
+  await stopped;
+  await run;
+  expect(seen).toEqual(['1']);
+  expect(state.hasSeen('1')).toBe(true);
+  expect(state.cursor).toBe('');
+
+  // The next poller asks with the old cursor, gets the same batch, and hands out only what is left.
+  server.answer({ body: { ret: 0 } }, { body: { ret: 0 } }, batch);
+  const second = makePoller({}, state);
+  const run2 = second.poller.start();
+  await until(() => second.received.length === 2 && state.cursor === 'c1');
+  expect(second.received.map((m) => m.messageId)).toEqual(['2', '3']);
+  await second.poller.stop();
+  await run2;
+});
+
+test('a handler that fails because the poller is stopping has not handled its message: it comes again', async () => {
+  server.answer({ body: { ret: 0 } }, updates('c1', wireMsg('1'), wireMsg('2')));
+  const state = new BotState();
+  const seen: string[] = [];
+  const errors: Error[] = [];
+  let cancel!: (e: Error) => void;
+  const first = makePoller(
+    {
+      handler: async (m) => {
+        seen.push(m.messageId);
+        if (m.messageId === '1') await new Promise<void>((_r, reject) => (cancel = reject));
+      },
+      onError: (e) => errors.push(e),
+    },
+    state,
+  );
+  const run = first.poller.start();
+  await until(() => seen.length === 1);
+  const stopped = first.poller.stop();
+  cancel(new Error('download cancelled: the node is closing'));
+  await stopped;
+  await run;
+  expect(seen).toEqual(['1']);
+  expect(state.hasSeen('1')).toBe(false);
+  expect(state.cursor).toBe('');
+  expect(errors).toEqual([]); // not reported as a handler failure
+});
+
 test('backoff: 2 s after a failure, 30 s after the third in a row, counter reset after that (§5.4)', async () => {
   server.answer({ body: { ret: 0 } }, { status: 500, body: 'x' }, { body: { ret: 1, errmsg: 'busy' } }, { body: '{bad json' }, { status: 503, body: 'x' });
   const retryDelays: number[] = [];
