@@ -2,7 +2,7 @@
  * The Node-RED nodes against every fault the simulator can inject, over real
  * HTTP (node-red-node-test-helper, one simulator per file). What a flow author
  * sees is checked, not the core's internals:
- * - ilink-in, getupdates faults (5xx, connection reset, malformed JSON): the
+ * - ilink-in, getupdates faults (5xx, connection reset, malformed JSON, -2): the
  *   node goes yellow "retrying" (also on a Status node), backs off with the
  *   timings of WECHAT_ILINK_POLLER_TIMINGS, goes green again, and every message
  *   queued before, during and after the fault comes out exactly once, in order.
@@ -11,10 +11,12 @@
  * - ilink-send: -2 / expired context token / HTTP failures reach Catch with an
  *   English message saying what to do and the msg intact; nothing is re-sent.
  *   Media (Buffer payload): CDN 500 / missing x-encrypted-param are retried
- *   (a one-off fault is invisible), a persistent one or a 4xx reaches Catch.
+ *   (a one-off fault is invisible), a persistent one or a 4xx reaches Catch;
+ *   so does a 4xx on an ilink-media upload.
  * - Downloads (ilink-in "download", ilink-media): CDN 5xx/4xx, truncated body,
  *   wrong key, over-cap body reach Catch with the msg (its text) intact; a
- *   slow body is read whole; later messages keep flowing.
+ *   slow body is read whole; later messages keep flowing. A redeploy during a
+ *   stalled download is not held up by it and loses no message.
  * The bot token never appears in a caught msg, a status or a warning.
  */
 import { createServer, type Server } from 'node:http';
@@ -148,6 +150,7 @@ describe('Node-RED nodes under injected faults', () => {
       ['HTTP 502', { kind: 'http5xx', status: 502 }, /^iLink getupdates: HTTP 502\b.*; check the network and the API base URL; it will be retried$/],
       ['a connection reset', { kind: 'drop' }, /^iLink getupdates: request failed: .*; check the network and the API base URL; it will be retried$/],
       ['malformed JSON', { kind: 'malformed' }, /^iLink getupdates: .*not valid JSON; the server sent something that is not iLink JSON; check the API base URL$/],
+      ['ret -2', { kind: 'ret-2' }, /^iLink rejected the request \(code -2 on getupdates: injected fault\): a parameter was refused; check the settings/],
     ];
 
     it.each(failures)('%s, three times: yellow "retrying", env backoff (60, 60, 150 ms), green again, every message once and in order', async (_name, fault, reason) => {
@@ -398,6 +401,29 @@ describe('Node-RED nodes under injected faults', () => {
       expect(caught.filename).toBe('invoice.pdf');
       // 5xx and a missing header are retried (3 attempts in all), a 4xx at once gives up.
       expect(uploads(flow.sim)).toHaveLength(attempts);
+    });
+    it('ilink-media upload: a CDN 4xx reaches Catch at once with the CDN’s reason; no reference is passed on', async () => {
+      const flow = await load({
+        extra: [
+          { id: 'media', type: 'ilink-media', bot: 'bot', operation: 'upload', wires: [['uploaded']] },
+          { id: 'uploaded', type: 'helper' },
+        ],
+      });
+      const uploaded = collect('uploaded');
+      flow.write('hi');
+      await eventually('the inbound msg', () => flow.out.length === 1);
+      flow.sim.admin.cdnFault({ op: 'upload', kind: 'status4xx', status: 413, message: 'file too large for this account' });
+      node('media').receive({ ...flow.out[0]!, payload: PDF, filename: 'invoice.pdf' });
+      await eventually('caught', () => flow.caught.length === 1);
+      const caught = flow.caught[0]!;
+      expect(caught.error.message).toBe('MediaError: CDN refused the upload (HTTP 413: file too large for this account)');
+      expect(caught.error.source).toMatchObject({ id: 'media', type: 'ilink-media' });
+      expect(Buffer.isBuffer(caught.payload) && caught.payload.equals(PDF)).toBe(true);
+      expect(statusMatches(caught, flow.statuses('media').at(-1)!)).toBe(true);
+      expect(flow.statuses('media').at(-1)).toMatchObject({ fill: 'red', shape: 'ring' });
+      expect(uploads(flow.sim)).toEqual([413]);
+      expect(uploaded).toHaveLength(0);
+      expect(flow.visibleText()).not.toContain(flow.bot.token);
     });
   });
 
