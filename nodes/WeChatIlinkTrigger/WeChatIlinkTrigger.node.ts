@@ -8,6 +8,7 @@ import {
   type ITriggerResponse,
 } from 'n8n-workflow';
 import {
+  botKeyFor,
   createMessageFilter,
   MemoryStateStore,
   normalizeSnapshot,
@@ -21,7 +22,7 @@ import {
   pollerTimingsFromEnv,
 } from '../../shared';
 import { checkCredentials } from '../../shared/credential-check';
-import { clientOptionsFrom, CREDENTIAL_NAME, readCredentialFields } from '../../credentials/wechat-ilink-fields';
+import { clientOptionsFrom, CREDENTIAL_NAME, effectiveToken, readCredentialFields } from '../../credentials/wechat-ilink-fields';
 import { createIlinkClient } from '../common/client';
 import { RELOGIN_HINT } from '../common/node-errors';
 import { mediaSummary, messageItem, messageJson } from './message-item';
@@ -76,7 +77,7 @@ export class WeChatIlinkTrigger implements INodeType {
     const staticData = this.getWorkflowStaticData('node');
     const client = createIlinkClient(credentials, {
       logger: this.logger,
-      state: manual ? new MemoryStateStore(normalizeSnapshot(staticData[STATE_KEY])) : new ObjectStateStore(staticData, STATE_KEY),
+      state: manual ? testListenerState(this, fields, staticData[STATE_KEY]) : new ObjectStateStore(staticData, STATE_KEY),
       context: { workflowId: this.getWorkflow().id, node: node.name },
     });
 
@@ -142,6 +143,26 @@ export class WeChatIlinkTrigger implements INodeType {
     const manualTriggerFunction = async () => claim();
     return { closeFunction: async () => poller.stop(), manualTriggerFunction };
   }
+}
+
+/**
+ * What earlier test listens of this trigger (same workflow, node and bot) handled, in this
+ * n8n process. n8n does not keep static data from manual runs, and iLink drops a message
+ * only when a later poll is answered (a listen stops right after its first message), so
+ * without this each new "Listen for test event" got the last tested message again and
+ * answered it once more.
+ */
+const testListenerStates = new Map<string, MemoryStateStore>();
+
+function testListenerState(context: ITriggerFunctions, fields: ReturnType<typeof readCredentialFields>, stored: unknown): MemoryStateStore {
+  const node = context.getNode();
+  const key = `${context.getWorkflow().id ?? ''}/${node.id ?? node.name}/${botKeyFor(fields.botId || undefined, effectiveToken(fields))}`;
+  let state = testListenerStates.get(key);
+  if (!state) {
+    state = new MemoryStateStore(normalizeSnapshot(stored));
+    testListenerStates.set(key, state);
+  }
+  return state;
 }
 
 async function buildItem(context: ITriggerFunctions, client: ILinkClient, message: Message, settings: TriggerSettings) {
