@@ -28,7 +28,8 @@ function checkKey(key: Buffer): void {
   }
 }
 
-function damaged(detail: string, cause?: unknown): MediaError {
+/** The one error for "this key does not decrypt this data", whichever check noticed it. */
+export function wrongKeyOrDamaged(detail: string, cause?: unknown): MediaError {
   return new MediaError('bad_padding', `cannot decrypt the media: wrong key or damaged file (${detail})`, { cause });
 }
 
@@ -84,10 +85,10 @@ export class EcbDecryptor {
       // With padding off this only fails when the input was not a whole number of blocks.
       this.decipher.final();
     } catch (error) {
-      throw damaged('the encrypted size is not a multiple of 16 bytes', error);
+      throw wrongKeyOrDamaged('the encrypted size is not a multiple of 16 bytes', error);
     }
     const last = this.held;
-    if (!last) throw damaged('no encrypted data');
+    if (!last) throw wrongKeyOrDamaged('no encrypted data');
     return stripPadding(last);
   }
 }
@@ -95,9 +96,9 @@ export class EcbDecryptor {
 /** Verifies PKCS#7 on the final block and returns the plaintext part. */
 function stripPadding(lastBlock: Buffer): Buffer {
   const pad = lastBlock[AES_BLOCK - 1] ?? 0;
-  if (pad < 1 || pad > AES_BLOCK) throw damaged('invalid padding');
+  if (pad < 1 || pad > AES_BLOCK) throw wrongKeyOrDamaged('invalid padding');
   for (let i = AES_BLOCK - pad; i < AES_BLOCK; i++) {
-    if (lastBlock[i] !== pad) throw damaged('invalid padding');
+    if (lastBlock[i] !== pad) throw wrongKeyOrDamaged('invalid padding');
   }
   return lastBlock.subarray(0, AES_BLOCK - pad);
 }
@@ -120,7 +121,7 @@ export function encryptAesEcb(key: Buffer, plaintext: Buffer): Buffer {
 export function decryptAesEcb(key: Buffer, ciphertext: Buffer): Buffer {
   if (ciphertext.length === 0 || ciphertext.length % AES_BLOCK !== 0) {
     // Checked up front too: a ragged size can never be valid and the message is clearer.
-    throw damaged(`encrypted size ${ciphertext.length} is not a positive multiple of 16`);
+    throw wrongKeyOrDamaged(`encrypted size ${ciphertext.length} is not a positive multiple of 16`);
   }
   const decryptor = new EcbDecryptor(key);
   const output = Buffer.allocUnsafe(ciphertext.length);

@@ -5,10 +5,11 @@
  * The body is streamed and decrypted as it arrives; the cap is enforced while
  * reading, so an oversized download stops as soon as it passes the limit.
  */
+import { createHash } from 'node:crypto';
 import { request } from 'undici';
 import type { Item } from '../model';
 import { abortError } from '../transport';
-import { AES_BLOCK, EcbDecryptor, paddedSize } from './crypto';
+import { AES_BLOCK, EcbDecryptor, paddedSize, wrongKeyOrDamaged } from './crypto';
 import { DEFAULT_MEDIA_MAX_BYTES, MediaError, tooLargeError } from './errors';
 import { cdnUrl, readSnippet, type MediaContext } from './http';
 import { keyForItem, mediaOfItem } from './keys';
@@ -54,6 +55,7 @@ export async function downloadMedia(ctx: MediaContext, item: Item, options: Down
 
   const maxBytes = ctx.maxBytes ?? DEFAULT_MEDIA_MAX_BYTES;
   const data = await fetchBody(ctx, url, key, maxBytes, options.signal);
+  if (key) checkPlaintextMd5(data, kind === 'file' ? item.file?.md5 : kind === 'video' ? item.video?.videoMd5 : undefined);
   return describe(kind, item, data, options.decodeVoice ?? true);
 }
 
@@ -102,6 +104,19 @@ async function fetchBody(ctx: MediaContext, url: string, key: Buffer | undefined
   }
   if (decryptor) sink.write(decryptor.final());
   return sink.result();
+}
+
+/**
+ * About 1 wrong key in 255 still yields valid PKCS#7 padding, and then garbage.
+ * File and video items carry the plaintext's MD5 (§4 FileItem md5, VideoItem
+ * video_md5; the same value the sender gave getuploadurl as rawfilemd5), which
+ * catches those. A missing or malformed value is not checked.
+ */
+function checkPlaintextMd5(data: Buffer, expected: string | undefined): void {
+  const wanted = expected?.trim().toLowerCase();
+  if (!wanted || !/^[0-9a-f]{32}$/.test(wanted)) return;
+  const actual = createHash('md5').update(data).digest('hex');
+  if (actual !== wanted) throw wrongKeyOrDamaged(`the decrypted data does not match the item's MD5 ${wanted}`);
 }
 
 /**

@@ -1,6 +1,7 @@
+import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { buildMediaItem, downloadMedia, encryptAesEcb, MediaError, uploadMedia, wavHeader } from '../../../shared/media';
+import { buildMediaItem, decryptAesEcb, downloadMedia, encryptAesEcb, MediaError, uploadMedia, wavHeader } from '../../../shared/media';
 import type { Item } from '../../../shared/model';
 import { makeSampleSilk } from '../../../simulator/silk-sample';
 import { bytes, friendlyItem, rejection, startHarness, type Harness } from './helpers';
@@ -165,6 +166,42 @@ describe('downloadMedia: errors', () => {
       kinds.add((await downloadMedia(ctx(), wrong).catch((e: MediaError) => e)) instanceof MediaError ? 'bad_padding' : 'ok');
     }
     expect(kinds.has('bad_padding')).toBe(true);
+  });
+
+  it('a wrong key whose padding happens to check out is caught by the MD5 (file and video)', async () => {
+    const data = bytes(5000, 7);
+    const right = Buffer.alloc(16, 1);
+    const ciphertext = encryptAesEcb(right, data);
+    // About 1 key in 255 decrypts the last block to valid PKCS#7; find one.
+    let lucky: Buffer | undefined;
+    for (let i = 0; !lucky; i++) {
+      const candidate = Buffer.alloc(16, 2);
+      candidate.writeUInt32BE(i);
+      try {
+        decryptAesEcb(candidate, ciphertext);
+        lucky = candidate;
+      } catch {
+        // padding check failed, as it usually does
+      }
+    }
+    const param = h.cdn.storeObject(ciphertext);
+    const media = { encryptQueryParam: param, aesKey: lucky.toString('base64') };
+    const md5 = createHash('md5').update(data).digest('hex');
+    const items: Item[] = [
+      { type: 'file', wireType: 4, file: { fileName: 'a.bin', md5, media } },
+      { type: 'video', wireType: 5, video: { videoMd5: md5.toUpperCase(), media } },
+    ];
+    for (const item of items) {
+      const error = await rejection(downloadMedia(ctx(), item));
+      expect(error).toBeInstanceOf(MediaError);
+      expect(error.kind).toBe('bad_padding');
+      expect(error.message).toMatch(/wrong key or damaged file.*MD5/);
+    }
+    // The right key passes the same check; an item without an MD5 cannot be checked.
+    const good = await downloadMedia(ctx(), { type: 'file', wireType: 4, file: { md5, media: { ...media, aesKey: right.toString('base64') } } });
+    expect(good.data.equals(data)).toBe(true);
+    const unchecked = await downloadMedia(ctx(), { type: 'file', wireType: 4, file: { media } });
+    expect(unchecked.data.equals(data)).toBe(false);
   });
 
   it('HTTP 404 → cdn_status with the status', async () => {
