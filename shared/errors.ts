@@ -73,7 +73,10 @@ export class HttpError extends IlinkError {
           ? 'check the bot token, or log in again'
           : RETRIED_ENDPOINTS.has(endpoint)
             ? 'check the network and the API base URL; it will be retried'
-            : 'check the network and the API base URL, then try again (it was not sent again automatically)';
+            : endpoint === 'sendmessage' && (kind === 'network' || kind === 'timeout')
+              ? // The request may have reached the server before the connection broke.
+                'check the network and the API base URL; the message may have arrived anyway (it was not resent, to avoid a duplicate), so check the chat before sending again'
+              : 'check the network and the API base URL, then try again (it was not sent again automatically)';
     super(`iLink ${endpoint}: ${detail}; ${next}`, { cause: options.cause });
     this.endpoint = endpoint;
     this.kind = kind;

@@ -392,9 +392,7 @@ describe('sendmessage faults: typed error after exactly one request (sends are n
     expect(sim.admin.requests({ endpoint: 'sendMessage' })).toHaveLength(1);
   });
 
-  // BUG (shared/errors.ts, HttpError): every network/timeout/5xx message ends with "it will be retried",
-  // but only getupdates (and the QR status poll) is retried; a failed sendmessage / getuploadurl / getconfig
-  // is not, so the text tells the user the opposite of what to do. See the report for the fix.
+  // Only getupdates (and the QR status poll) is retried; a failed sendmessage is not, and its error must say so.
   test('a failed send does not claim it will be retried', async () => {
     const bot = sim.admin.createBot();
     const client = new ILinkClient({ token: bot.token, botId: bot.botId, baseUrl: sim.apiBaseUrl });
@@ -404,6 +402,16 @@ describe('sendmessage faults: typed error after exactly one request (sends are n
     expect(sim.admin.requests({ endpoint: 'sendMessage' })).toHaveLength(1);
     expect(error.message).not.toMatch(/will be retried/);
     expect(error.message).toMatch(/try again|send it again/i);
+  });
+
+  test('a send whose connection broke warns that the message may have arrived, instead of inviting a blind resend', async () => {
+    const bot = sim.admin.createBot();
+    const client = new ILinkClient({ token: bot.token, botId: bot.botId, baseUrl: sim.apiBaseUrl });
+    const { contextToken } = sim.admin.injectMessage({ botId: bot.botId, from: USER, text: 'hi' });
+    sim.admin.injectFault({ endpoint: 'sendMessage', kind: 'drop' });
+    const error = await rejection(client.send(USER, 'hello', { contextToken }));
+    expect(sim.admin.requests({ endpoint: 'sendMessage' })).toHaveLength(1);
+    expect(error.message).toMatch(/^iLink sendmessage: request failed: .*the message may have arrived anyway .*check the chat before sending again$/);
   });
 });
 

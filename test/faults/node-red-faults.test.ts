@@ -343,7 +343,7 @@ describe('Node-RED nodes under injected faults', () => {
       [
         'a connection reset',
         (sim) => sim.admin.injectFault({ endpoint: 'sendMessage', kind: 'drop' }),
-        /^HttpError: iLink sendmessage: request failed: .*then try again \(it was not sent again automatically\)$/,
+        /^HttpError: iLink sendmessage: request failed: .*the message may have arrived anyway \(it was not resent, to avoid a duplicate\), so check the chat before sending again$/,
       ],
     ];
 
