@@ -22,7 +22,7 @@ import {
   pollerTimingsFromEnv,
 } from '../../shared';
 import { checkCredentials } from '../../shared/credential-check';
-import { clientOptionsFrom, CREDENTIAL_NAME, effectiveToken, readCredentialFields } from '../../credentials/wechat-ilink-fields';
+import { clientOptionsFrom, CREDENTIAL_NAME, effectiveToken, readCredentialFields, type IlinkCredentialFields } from '../../credentials/wechat-ilink-fields';
 import { createIlinkClient } from '../common/client';
 import { RELOGIN_HINT } from '../common/node-errors';
 import { mediaSummary, messageItem, messageJson } from './message-item';
@@ -154,7 +154,7 @@ export class WeChatIlinkTrigger implements INodeType {
  */
 const testListenerStates = new Map<string, MemoryStateStore>();
 
-function testListenerState(context: ITriggerFunctions, fields: ReturnType<typeof readCredentialFields>, stored: unknown): MemoryStateStore {
+function testListenerState(context: ITriggerFunctions, fields: IlinkCredentialFields, stored: unknown): MemoryStateStore {
   const node = context.getNode();
   const key = `${context.getWorkflow().id ?? ''}/${node.id ?? node.name}/${botKeyFor(fields.botId || undefined, effectiveToken(fields))}`;
   let state = testListenerStates.get(key);

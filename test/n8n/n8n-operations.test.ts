@@ -98,6 +98,7 @@ describe('WeChat iLink operations in a real n8n', () => {
       .map((r) => ({ body: r.body as { ilink_user_id: string; typing_ticket: string; status: number }, time: r.time }))
       .filter((r) => r.body.ilink_user_id === userId)
       .map((r) => ({ status: r.body.status, ticket: r.body.typing_ticket, time: r.time }));
+  const statuses = (calls: Array<{ status: number }>) => calls.map((c) => c.status).join('');
   const getConfigBodies = (bot: BotInfo, userId: string) =>
     sim.admin
       .requests({ endpoint: 'getConfig', botId: bot.botId })
@@ -139,8 +140,8 @@ describe('WeChat iLink operations in a real n8n', () => {
       return seen.some((c) => c.status === 2) && seen;
     });
     const ticket = await ticketFor(botA, ALICE);
-    // One keepalive period (5 s) is longer than the run: exactly "typing", then "cancel".
-    expect(calls.map((c) => c.status)).toEqual([1, 2]);
+    // "typing" (repeated every 5 s, so once unless the machine crawls), then one "cancel".
+    expect(statuses(calls)).toMatch(/^1+2$/);
     expect(calls.every((c) => c.ticket === ticket)).toBe(true);
     // The ticket was asked for with the message's context token.
     expect(getConfigBodies(botA, ALICE)[0]).toMatchObject({ context_token: injected.contextToken });
@@ -156,9 +157,10 @@ describe('WeChat iLink operations in a real n8n', () => {
     expect(JSON.stringify(runs[0].data.resultData.error)).toMatch(/the reply text is empty/);
     const after = await waitFor('typing status 2 after the failed run', () => {
       const seen = typingCalls(botA, ALICE);
-      return seen.length >= 4 && seen;
+      return seen.filter((c) => c.status === 2).length === 2 && seen;
     });
-    expect(after.map((c) => c.status)).toEqual([1, 2, 1, 2]);
+    expect(statuses(after)).toMatch(/^1+21+2$/);
+    expect(after.every((c) => c.ticket === ticket)).toBe(true);
     expect(sim.admin.sentMessages({ botId: botA.botId }).map((r) => textOf(r.msg))).toEqual(['done: slow job']);
     await n8n.unpublishWorkflow(workflow.id);
     await waitFor('the trigger to stop', () => notifications(botA, 'stop').length > 0);
@@ -181,7 +183,7 @@ describe('WeChat iLink operations in a real n8n', () => {
     const t0 = Date.now();
     await n8n.rest('POST', `/executions/${cancelled}/stop`);
     await waitFor('notifystop after cancelling', () => notifications(botB, 'stop').length === 1, 5_000);
-    expect(Date.now() - t0).toBeLessThan(2_000);
+    expect(Date.now() - t0).toBeLessThan(3_000);
     expect((await waitForFinished(cancelled)).status).toBe('canceled');
 
     const executionId = await listen();
@@ -205,7 +207,7 @@ describe('WeChat iLink operations in a real n8n', () => {
     const next = await listen();
     await waitFor('the third test listener to poll', () => notifications(botB, 'start').length === 3);
     await new Promise((r) => setTimeout(r, 1_500));
-    expect((await execution(next)).status).toBe('running');
+    expect(['new', 'running']).toContain((await execution(next)).status);
     expect(sim.admin.sentMessages({ botId: botB.botId })).toHaveLength(1);
     sim.admin.injectMessage({ botId: botB.botId, from: ALICE, text: 'pong' });
     await sim.admin.waitForSent((r) => r.botId === botB.botId && textOf(r.msg) === 'test: pong', 15_000);
