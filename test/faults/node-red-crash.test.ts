@@ -1,0 +1,386 @@
+/**
+ * Crash safety in a real Node-RED 5 runtime: the core's crash.test.ts, with
+ * the host process in place of the bot. The flow: ilink-config + ilink-in →
+ * crash-recorder "r" → ilink-send (reply) → crash-recorder "s". The recorder
+ * (fixtures/node-red-crash-nodes/) appends one line per msg with one
+ * synchronous write, so its log is the durable per-emission record ("r": the
+ * message reached the flow; "s": its echo went out). The bot's state is
+ * <userDir>/wechat-ilink/<bot>.json + .journal. We stream 1,000 messages from
+ * 5 users into the simulator, SIGKILL the runtime at seeded random moments
+ * (NODE_RED_CRASH_SEED replays a run), restart it on the same userDir, and
+ * continue until all are handled. Three more tests kill it at chosen steps.
+ *
+ * WHAT NODE-RED ADDS. node.send() does not run the next node: the runtime
+ * hands the msg on at the next setImmediate. The poller marks a message
+ * handled (a journal line) as soon as ilink-in's handler returns, and a
+ * message marked handled is never delivered again.
+ * - BotConnection yields one setImmediate after the handler, so the first
+ *   node has the msg before the mark: a synchronous first step is never lost.
+ *   Checked: every record says `marked: false` (the recorder reads the journal).
+ * - Everything after the first node (the reply's request, any slow step) runs
+ *   after the mark. A SIGKILL there LOSES the message: the restarted runtime
+ *   skips it. Measured (seed 20251125): 9 echoes lost over 6 kills, and every
+ *   kill (6/6) had echoes in flight, since the poller hands the next messages
+ *   over while earlier replies are still on the wire. The "later" test loses
+ *   its message every time. These are asserted as KNOWN LOSS below: the echo
+ *   is missing for exactly the messages marked handled with no echo at a kill.
+ *
+ * THE UNAVOIDABLE WINDOW (as in the core): the first node's record and the
+ * mark are separate durable writes; a kill between them repeats the message.
+ * Here that is one setImmediate, so it is rarely hit (1/6 kills in the run
+ * above); duplicates must be exactly those messages, each recorded twice, the
+ * second time by the next runtime.
+ *
+ * Claims: no record lost, order per user kept (first records), repeats only
+ * from the window, echoes lost only as described. Kill points, window hits
+ * and losses are printed and written to report.txt in the run's folder under
+ * .test-output/.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { botKeyFor } from '../../shared/client';
+import { FileStateStore, safeAccountId } from '../../shared/store';
+import { startSimulator, type Simulator } from '../../simulator';
+import { startNodeRed, type NodeRedFlowNode, type NodeRedInstance } from '../harness/node-red';
+import { projectRoot } from '../harness/output';
+
+jest.setTimeout(90_000);
+
+const TOTAL = 1000;
+const USERS = ['u1@im.wechat', 'u2@im.wechat', 'u3@im.wechat', 'u4@im.wechat', 'u5@im.wechat'];
+const KILLS = 6;
+const SEED = Number(process.env.NODE_RED_CRASH_SEED ?? 20251125);
+const NODES_DIR = join(__dirname, 'fixtures', 'node-red-crash-nodes');
+// Restarts must not sleep through the 2 s default backoff if a poll fails at the kill.
+const POLLER_ENV = { WECHAT_ILINK_POLLER_TIMINGS: JSON.stringify({ retryMs: 20, longRetryMs: 50 }) };
+
+/** mulberry32: a small seeded PRNG, so a failing run can be replayed with NODE_RED_CRASH_SEED. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** One line of the recorder's log: k "r" = reached the flow, "s" = the echo went out. */
+interface LogLine {
+  k: 'r' | 's';
+  id: string;
+  user: string;
+  text: string;
+  pid: number;
+  t: number;
+  /** Only on "r": already recorded as handled in the journal when the message reached the flow. */
+  marked?: boolean;
+}
+
+const readLines = <T>(path: string): T[] =>
+  existsSync(path)
+    ? readFileSync(path, 'utf8')
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+        .map((l) => JSON.parse(l) as T)
+    : [];
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+let sim: Simulator;
+const running: NodeRedInstance[] = [];
+
+beforeAll(async () => {
+  if (!existsSync(join(projectRoot, 'dist', 'node-red', 'ilink-in.js'))) throw new Error('run `npm run build` first: Node-RED loads dist/');
+  sim = await startSimulator({ port: 0, strict: true, longPollTimeoutMs: 1000 });
+});
+afterAll(async () => {
+  for (const red of running) await red.stop();
+  await sim?.stop();
+});
+
+interface CrashRig {
+  red: NodeRedInstance;
+  bot: ReturnType<Simulator['admin']['createBot']>;
+  dir: string;
+  logPath: string;
+  statePath: string;
+  /** SIGKILLs the runtime and waits until it is gone. */
+  kill(): Promise<number>;
+  /** Starts it again on the same userDir (and port). */
+  restart(): Promise<void>;
+  /** Message IDs the state (snapshot + journal) records as handled. */
+  seen(): Set<string>;
+  lines(): LogLine[];
+  /** Echo texts the simulator received, with how often. */
+  echoes(): Map<string, number>;
+}
+
+/**
+ * ilink-config + ilink-in → crash-recorder (k "r", payload "ok <text>") →
+ * ilink-send (reply) → crash-recorder (k "s").
+ */
+async function crashRig(name: string, crash: { on?: string; when?: 'before' | 'after' | 'later' } = {}): Promise<CrashRig> {
+  const bot = sim.admin.createBot();
+  const red = await startNodeRed({ nodesDir: [projectRoot, NODES_DIR], name, env: POLLER_ENV });
+  running.push(red);
+  // The runtime's own output folder (under .test-output/) also holds the test's files.
+  const dir = dirname(red.userDir);
+  const logPath = join(dir, 'handled.log');
+  const pidFile = join(dir, 'node-red.pid');
+  const tab = 'c7a5000000000001';
+  const recorder = (id: string, kind: 'r' | 's', wires: string[][], extra: Record<string, unknown> = {}): NodeRedFlowNode => ({
+    id,
+    type: 'crash-recorder',
+    z: tab,
+    kind,
+    log: logPath,
+    wires,
+    ...extra,
+  });
+  const flows: NodeRedFlowNode[] = [
+    { id: tab, type: 'tab', label: 'crash' },
+    { id: 'c7a5000000000002', type: 'ilink-config', name: 'crash bot', baseUrl: bot.baseUrl, botId: bot.botId, ownerUserId: bot.ownerUserId, cdnBaseUrl: sim.cdnBaseUrl },
+    { id: 'c7a5000000000003', type: 'ilink-in', z: tab, bot: 'c7a5000000000002', kinds: '', senders: 'everyone', download: false, wires: [['c7a5000000000004']] },
+    recorder('c7a5000000000004', 'r', [['c7a5000000000005']], {
+      reply: true,
+      pidFile,
+      crashOn: crash.on ?? '',
+      crashWhen: crash.when ?? 'before',
+      crashMarker: join(dir, 'crashed'),
+    }),
+    { id: 'c7a5000000000005', type: 'ilink-send', z: tab, bot: 'c7a5000000000002', mode: 'reply', to: '', outputs: 1, wires: [['c7a5000000000006']] },
+    recorder('c7a5000000000006', 's', []),
+  ];
+  const statePath = join(red.userDir, 'wechat-ilink', `${safeAccountId(botKeyFor(bot.botId, bot.token))}.json`);
+  flows[3]!.journal = `${statePath}.journal`;
+  await red.deploy(flows, { c7a5000000000002: { token: bot.token } });
+  return {
+    red,
+    bot,
+    dir,
+    logPath,
+    statePath,
+    async kill() {
+      const pid = Number(readFileSync(pidFile, 'utf8'));
+      process.kill(pid, 'SIGKILL');
+      await red.stop(); // resolves once the harness saw the exit
+      return pid;
+    },
+    restart: () => red.restart(),
+    seen: () => new Set(new FileStateStore(statePath).load()?.seenMessageIds ?? []),
+    lines: () => readLines<LogLine>(logPath),
+    echoes() {
+      const count = new Map<string, number>();
+      for (const record of sim.admin.sentMessages({ botId: bot.botId })) {
+        const text = record.msg.item_list?.[0]?.text_item?.text ?? '';
+        count.set(text, (count.get(text) ?? 0) + 1);
+      }
+      return count;
+    },
+  };
+}
+
+async function until(what: string, check: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await sleep(50);
+  }
+}
+
+/** Injects texts from one user; returns their message IDs. */
+function inject(bot: CrashRig['bot'], texts: string[]): string[] {
+  return texts.map((text) => sim.admin.injectMessage({ botId: bot.botId, from: USERS[0]!, text }).messageId);
+}
+
+/** Lets the recorder kill the runtime on "crash here", restarts it, and runs one more message through. */
+async function crashAndRecover(rig: CrashRig, ids: string[], texts: string[]) {
+  await until('the recorder crashed the runtime', () => existsSync(join(rig.dir, 'crashed')), 20_000);
+  await rig.red.stop();
+  const seen = rig.seen();
+  const markedAtCrash = texts.filter((_, i) => seen.has(ids[i]!));
+  await rig.restart();
+  // A message sent after the restart marks the end: whatever is still missing once it is echoed is lost.
+  inject(rig.bot, ['after restart']);
+  await until('the echo of the message sent after the restart', () => rig.lines().some((l) => l.k === 's' && l.text === 'after restart'), 20_000);
+  const records = rig.lines().filter((l) => l.k === 'r');
+  return { markedAtCrash, records, received: records.map((l) => l.text), echoes: rig.echoes() };
+}
+
+describe('Node-RED 5 runtime: SIGKILL at a chosen step of the flow', () => {
+  test('killed as the first node receives the msg: it was not marked handled yet, so the restarted runtime delivers it again', async () => {
+    const rig = await crashRig('node-red-crash-before', { on: 'crash here', when: 'before' });
+    const texts = ['before', 'crash here', 'after'];
+    const ids = inject(rig.bot, texts);
+    const { markedAtCrash, records, received, echoes } = await crashAndRecover(rig, ids, texts);
+    console.log(`node-red crash on receipt: marked handled at the crash: ${JSON.stringify(markedAtCrash)}; records: ${JSON.stringify(received)}; echoes: ${JSON.stringify([...echoes])}`);
+    expect(markedAtCrash).not.toContain('crash here');
+    expect(received).toEqual(['before', 'crash here', 'after', 'after restart']);
+    // Every msg reached the flow before the poller recorded it as handled.
+    expect(records.map((l) => l.marked)).toEqual([false, false, false, false]);
+    for (const text of ['crash here', 'after', 'after restart']) expect(echoes.get(`ok ${text}`)).toBe(1);
+  });
+
+  test('killed right after the first node recorded the msg: recorded twice (the window), echoed once', async () => {
+    const rig = await crashRig('node-red-crash-after', { on: 'crash here', when: 'after' });
+    const texts = ['before', 'crash here', 'after'];
+    const ids = inject(rig.bot, texts);
+    const { markedAtCrash, records, received, echoes } = await crashAndRecover(rig, ids, texts);
+    console.log(`node-red crash after the record: marked handled at the crash: ${JSON.stringify(markedAtCrash)}; records: ${JSON.stringify(received)}; echoes: ${JSON.stringify([...echoes])}`);
+    expect(markedAtCrash).not.toContain('crash here');
+    expect(received).toEqual(['before', 'crash here', 'crash here', 'after', 'after restart']);
+    expect(new Set(records.filter((l) => l.text === 'crash here').map((l) => l.pid)).size).toBe(2);
+    for (const text of ['crash here', 'after', 'after restart']) expect(echoes.get(`ok ${text}`)).toBe(1);
+  });
+
+  test('KNOWN LOSS: killed while a later step of the flow still holds the msg: it was already marked handled, so it is never echoed', async () => {
+    const rig = await crashRig('node-red-crash-later', { on: 'crash here', when: 'later' });
+    const texts = ['before', 'crash here', 'after'];
+    const ids = inject(rig.bot, texts);
+    const { markedAtCrash, received, echoes } = await crashAndRecover(rig, ids, texts);
+    console.log(`node-red crash while the flow holds the msg: marked handled at the crash: ${JSON.stringify(markedAtCrash)}; records: ${JSON.stringify(received)}; echoes: ${JSON.stringify([...echoes])}`);
+    // ilink-in lets the poller mark the message handled once the first node has it; the rest
+    // of the flow (here: 100 ms, then the reply) is not waited for.
+    expect(markedAtCrash).toContain('crash here');
+    expect(received).toEqual(['before', 'crash here', 'after', 'after restart']);
+    expect(echoes.has('ok crash here')).toBe(false);
+  });
+});
+
+test(`1,000 messages from 5 users, ${KILLS} SIGKILLs of the Node-RED process at random moments: every message reaches the flow, repeats only from the window, order kept; echoes lost only when in flight`, async () => {
+  const random = prng(SEED);
+  const rig = await crashRig('node-red-crash-stream');
+  const { bot } = rig;
+
+  const plan: Array<{ user: string; text: string }> = [];
+  const perUserCount = new Map<string, number>();
+  for (let i = 0; i < TOTAL; i++) {
+    const user = USERS[Math.floor(random() * USERS.length)]!;
+    const n = (perUserCount.get(user) ?? 0) + 1;
+    perUserCount.set(user, n);
+    plan.push({ user, text: `${user.split('@')[0]}#${n}` });
+  }
+  const injectedIds: string[] = [];
+  const userOf = new Map<string, string>();
+  const textOf = new Map<string, string>();
+  let streamed = 0;
+  // Stream: 10 messages every 20 ms (≈2 s for all), concurrently with the kills.
+  const streaming = (async () => {
+    while (streamed < TOTAL) {
+      for (let k = 0; k < 10 && streamed < TOTAL; k++, streamed++) {
+        const { user, text } = plan[streamed]!;
+        const { messageId } = sim.admin.injectMessage({ botId: bot.botId, from: user, text });
+        injectedIds.push(messageId);
+        userOf.set(messageId, user);
+        textOf.set(messageId, text);
+      }
+      await sleep(20);
+    }
+  })();
+  const echoed = (echoes: Map<string, number>, id: string) => echoes.has(`ok ${textOf.get(id)}`);
+
+  interface KillRecord {
+    pid: number;
+    afterMs: number;
+    /** Messages that had reached the flow by the kill. */
+    recorded: number;
+    /** Recorded (reached the flow) but not marked handled: comes back after the restart. */
+    inWindow: string[];
+    /** Marked handled but never recorded: lost for good. */
+    lostRecord: string[];
+    /** Newly marked handled without an echo at the simulator: the echo is lost for good. */
+    lostEcho: string[];
+  }
+  const kills: KillRecord[] = [];
+  const started = Date.now();
+  for (let k = 0; k < KILLS; k++) {
+    if (k > 0) await rig.restart();
+    const afterMs = Math.round(100 + random() * 600);
+    await sleep(afterMs);
+    const pid = await rig.kill();
+    const recorded = new Set(rig.lines().filter((l) => l.k === 'r').map((l) => l.id));
+    const seen = rig.seen();
+    const echoes = rig.echoes();
+    const earlierLosses = new Set(kills.flatMap((r) => r.lostEcho));
+    kills.push({
+      pid,
+      afterMs,
+      recorded: recorded.size,
+      inWindow: [...recorded].filter((id) => !seen.has(id)),
+      lostRecord: [...seen].filter((id) => !recorded.has(id)),
+      lostEcho: [...seen].filter((id) => !echoed(echoes, id) && !earlierLosses.has(id)),
+    });
+  }
+  await streaming;
+  await rig.restart();
+  // Done when every message reached the flow and nothing is left in flight (all recorded as handled).
+  await until('every message recorded and marked handled', () => {
+    const seen = rig.seen();
+    return injectedIds.every((id) => seen.has(id)) && new Set(rig.lines().filter((l) => l.k === 'r').map((l) => l.id)).size >= TOTAL;
+  }, 30_000).catch(() => undefined); // the claims below say what is missing
+  await sleep(300); // the last echoes go out; any late repeat shows up
+  await rig.red.stop();
+  const elapsedMs = Date.now() - started;
+
+  // ---- the claims ----
+  const lines = rig.lines();
+  const received = lines.filter((l) => l.k === 'r');
+  const count = new Map<string, number>();
+  for (const line of received) count.set(line.id, (count.get(line.id) ?? 0) + 1);
+  const echoes = rig.echoes();
+  const windowHits = kills.flatMap((k) => k.inWindow);
+  const lostEchoes = kills.flatMap((k) => k.lostEcho);
+  const duplicated = [...count].filter(([, n]) => n > 1).map(([id]) => id);
+  const missing = injectedIds.filter((id) => !count.has(id));
+  const unechoed = injectedIds.filter((id) => !echoed(echoes, id));
+  const pids = new Set(lines.map((l) => l.pid)).size;
+  // Time from reaching the flow to the echo going out, per message (the part of the flow ilink-in does not wait for).
+  const firstR = new Map<string, LogLine>();
+  for (const line of received) if (!firstR.has(line.id)) firstR.set(line.id, line);
+  const flowMs = lines.filter((l) => l.k === 's' && firstR.get(l.id)?.pid === l.pid).map((l) => l.t - firstR.get(l.id)!.t).sort((a, b) => a - b);
+  const pct = (p: number) => (flowMs.length ? flowMs[Math.min(flowMs.length - 1, Math.floor(p * flowMs.length))]!.toFixed(1) : '-');
+  const report =
+    `node-red crash test (seed ${SEED}): ${KILLS} SIGKILLs + final stop in ${(elapsedMs / 1000).toFixed(1)} s over ${pids} runtimes; ` +
+    `${received.length} records for ${TOTAL} messages; reached the flow already marked handled: ${received.filter((l) => l.marked).length}; ` +
+    `kills inside the window: ${kills.filter((k) => k.inWindow.length > 0).length}/${KILLS} (${windowHits.length} messages); duplicates: ${duplicated.length}; ` +
+    `lost records: ${missing.length}; lost echoes: ${unechoed.length} (kills with an echo in flight: ${kills.filter((k) => k.lostEcho.length > 0).length}/${KILLS}). ` +
+    `Flow time from record to echo: p50 ${pct(0.5)} ms, p99 ${pct(0.99)} ms. ` +
+    `Kills: ${JSON.stringify(kills.map((k) => ({ ...k, inWindow: k.inWindow.length, lostRecord: k.lostRecord.length, lostEcho: k.lostEcho.length })))}`;
+  console.log(report);
+  writeFileSync(join(rig.dir, 'report.txt'), `${report}\n`);
+
+  expect(injectedIds).toHaveLength(TOTAL);
+  // Nothing the simulator did not send, and each record is what that user wrote.
+  for (const line of lines) expect(userOf.get(line.id)).toBe(line.user);
+  // Every message reached the flow before it was marked handled, so none was lost there.
+  expect(missing).toEqual([]);
+  expect(kills.flatMap((k) => k.lostRecord)).toEqual([]);
+  expect(received.filter((l) => l.marked)).toEqual([]);
+  // Repeats: exactly the messages caught in the window, at most one per kill, each twice, the second time in a later runtime.
+  for (const kill of kills) expect(kill.inWindow.length).toBeLessThanOrEqual(1);
+  expect([...count.values()].every((n) => n <= 2)).toBe(true);
+  expect(duplicated.sort()).toEqual([...windowHits].sort());
+  for (const id of duplicated) {
+    const [first, second] = received.filter((l) => l.id === id);
+    expect(second!.pid).not.toBe(first!.pid);
+  }
+  // An echo goes out twice only for those.
+  expect(injectedIds.filter((id) => (echoes.get(`ok ${textOf.get(id)}`) ?? 0) > 1).every((id) => windowHits.includes(id))).toBe(true);
+  // KNOWN LOSS: an echo is missing exactly for the messages that were marked handled while their
+  // echo was still in flight at a kill (ilink-in does not wait for the rest of the flow).
+  expect(unechoed.sort()).toEqual([...lostEchoes].sort());
+  // Per-user order (first occurrences) is the order each user sent in.
+  for (const user of USERS) {
+    const sent = plan.filter((p) => p.user === user).map((p) => p.text);
+    const firstSeen: string[] = [];
+    const done = new Set<string>();
+    for (const line of received) {
+      if (line.user !== user || done.has(line.id)) continue;
+      done.add(line.id);
+      firstSeen.push(line.text);
+    }
+    expect(firstSeen).toEqual(sent);
+  }
+});
