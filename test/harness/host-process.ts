@@ -15,6 +15,8 @@ export interface HostProcess {
   logText(): string;
   /** SIGTERM to the group, SIGKILL after `graceMs`; resolves once it is gone. */
   stop(graceMs?: number): Promise<void>;
+  /** SIGKILL to the whole group at once (a crash: no shutdown code runs); resolves once it is gone. */
+  kill(): Promise<void>;
 }
 
 export interface SpawnHostOptions {
@@ -90,6 +92,11 @@ export function spawnHost(options: SpawnHostOptions): HostProcess {
       }
       // The leader may be gone while a child (task runner) lingers: sweep the group.
       killGroup(pid, 'SIGKILL');
+      liveGroups.delete(pid);
+    },
+    async kill() {
+      killGroup(pid, 'SIGKILL');
+      await exited;
       liveGroups.delete(pid);
     },
   };

@@ -76,6 +76,11 @@ export interface N8nInstance {
   /** Stops and starts again with the same user folder, database and ports; waits until ready and logged in. */
   restart(): Promise<void>;
   stop(): Promise<void>;
+  /**
+   * SIGKILL to n8n's whole process group (n8n and its task runner): a crash, no
+   * graceful shutdown. Resolves once the leader is gone; restart() starts it again.
+   */
+  kill(): Promise<void>;
   logText(): string;
 }
 
@@ -255,6 +260,9 @@ export async function startN8n(options: StartN8nOptions): Promise<N8nInstance> {
     async stop() {
       // n8n's own graceful shutdown is capped at 10 s (N8N_GRACEFUL_SHUTDOWN_TIMEOUT).
       await host?.stop(15_000);
+    },
+    async kill() {
+      await host?.kill();
     },
     logText: () => (host ? host.logText() : ''),
   };
