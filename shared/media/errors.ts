@@ -20,7 +20,9 @@ export type MediaErrorKind =
   /** The connection to the CDN failed or the transfer was cut short. */
   | 'cdn_network'
   /** The item has no downloadable media reference or key, or no upload URL was given. */
-  | 'no_media';
+  | 'no_media'
+  /** The file being uploaded got shorter between the hash pass and the upload (never retried). */
+  | 'source_changed';
 
 export class MediaError extends IlinkError {
   readonly kind: MediaErrorKind;

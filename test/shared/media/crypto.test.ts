@@ -1,8 +1,12 @@
-import { createCipheriv } from 'node:crypto';
+import { createCipheriv, createHash } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import fc from 'fast-check';
 import {
+  CIPHER_CHUNK,
   createDecryptStream,
   createEncryptStream,
   decryptAesEcb,
@@ -162,5 +166,28 @@ describe('upload sources produce the same ciphertext as whole-buffer encryption'
       }),
       { numRuns: 40 },
     );
+  });
+
+  it('file source, sizes around the read chunk: same ciphertext, size and MD5 as the Buffer', async () => {
+    const { prepareSource } = await import('../../../shared/media/source');
+    const dir = await mkdtemp(join(tmpdir(), 'ilink-crypto-test-'));
+    try {
+      for (const size of [0, 1, 15, 16, CIPHER_CHUNK - 1, CIPHER_CHUNK, CIPHER_CHUNK + 1, 2 * CIPHER_CHUNK, 3 * CIPHER_CHUNK + 17]) {
+        const plain = bytes(size, size + 3);
+        const path = join(dir, `f${size}.bin`);
+        await writeFile(path, plain);
+        const prepared = await prepareSource(path, 1 << 30);
+        expect(prepared.plainSize).toBe(size);
+        expect(prepared.md5).toBe(createHash('md5').update(plain).digest('hex'));
+        // Twice: every upload attempt opens a fresh stream.
+        for (let attempt = 0; attempt < 2; attempt++) {
+          const out: Buffer[] = [];
+          for await (const chunk of prepared.openCiphertext(key)) out.push(chunk as Buffer);
+          expect(Buffer.concat(out).equals(encryptAesEcb(key, plain))).toBe(true);
+        }
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm, writeFile, readdir } from 'node:fs/promises';
+import { appendFile, mkdtemp, readdir, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -12,6 +12,7 @@ import {
   uploadMedia,
   uploadUrl,
 } from '../../../shared/media';
+import type { Transport } from '../../../shared/transport';
 import { bytes, rejection, startHarness, type Harness } from './helpers';
 
 let h: Harness;
@@ -105,6 +106,41 @@ describe('uploadMedia: getuploadurl and CDN (§7 steps 1–7)', () => {
     expect(fromStream.plainSize).toBe(data.length);
     const after = (await readdir(tmpdir())).filter((n) => n.startsWith('ilink-media-')).length;
     expect(after).toBe(before);
+  });
+
+  it('a file that shrinks after the hash pass fails clearly, without retries; one that grows sends the hashed bytes', async () => {
+    const { prepareSource } = await import('../../../shared/media/source');
+    const path = join(dir, 'moving.bin');
+    const data = bytes(700 * 1024, 9);
+    await writeFile(path, data);
+    const key = Buffer.alloc(16, 5);
+
+    const shrinking = await prepareSource(path, 1 << 30);
+    await truncate(path, 1000);
+    const error = await rejection(Readable.from(shrinking.openCiphertext(key)).toArray());
+    expect(error).toBeInstanceOf(MediaError);
+    expect(error.kind).toBe('source_changed');
+    expect(error.message).toMatch(/changed during the upload: it now has 1000 bytes, 716800 were announced/);
+
+    await writeFile(path, data);
+    const growing = await prepareSource(path, 1 << 30);
+    await appendFile(path, bytes(5000));
+    const sent = Buffer.concat(await growing.openCiphertext(key).toArray());
+    expect(sent.length).toBe(paddedSize(data.length));
+    expect(decryptAesEcb(key, sent).equals(data)).toBe(true);
+
+    // Through uploadMedia (the file shrinks while getuploadurl is answered): the error surfaces as is, after one attempt.
+    await writeFile(path, data);
+    const transport = {
+      post: async (...args: Parameters<Transport['post']>) => {
+        const answer = await h.transport.post(...args);
+        await truncate(path, 1000);
+        return answer;
+      },
+    } as unknown as Transport;
+    const failed = await rejection(uploadMedia({ transport, cdnBaseUrl: h.cdnBaseUrl }, path, { fileName: 'moving.bin', toUserId: 'u' }));
+    expect(failed.kind).toBe('source_changed');
+    expect(uploads().length).toBeLessThanOrEqual(1);
   });
 
   it('an empty file uploads as one padding block', async () => {
