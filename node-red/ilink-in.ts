@@ -6,6 +6,7 @@
 import { createMessageFilter, pickMediaItem, type Message } from '../shared';
 import type { ConnectionState, Receiver } from './lib/bot-connection';
 import type { IlinkConfigNode } from './lib/config-node';
+import { FlowCompletion, FLOW_COMPLETION_TIMEOUT_MS, type MessageHooks } from './lib/flow-completion';
 import { filterOptionsOf, type InboundFilterFields } from './lib/inbound-filter';
 import { asError, configNodeOf, errorStatus } from './lib/node-status';
 import type { NodeAPI, NodeDef, NodeMessage, NodeStatus, RedNode } from './lib/red-api';
@@ -27,6 +28,9 @@ const STATE_STATUS: Record<ConnectionState, NodeStatus> = {
 };
 
 export = function (RED: NodeAPI): void {
+  // The poller marks a message handled when handle() returns: only once the flow has finished with it.
+  const completion = new FlowCompletion((RED as NodeAPI & { hooks?: MessageHooks }).hooks);
+
   function IlinkIn(this: RedNode, def: IlinkInDef) {
     RED.nodes.createNode(this, def);
     const node = this;
@@ -44,9 +48,11 @@ export = function (RED: NodeAPI): void {
       return;
     }
 
-    // Cancels a download in progress when the node closes, so a slow or stalled CDN never holds up a redeploy.
+    // Cancels a download in progress when the node closes, so a slow or stalled CDN never holds up a redeploy;
+    // also ends the wait for the flow to finish a msg.
     const closing = new AbortController();
 
+    let warnedSlowFlow = false;
     const receiver: Receiver = {
       async handle(message) {
         if (!accept(message)) return;
@@ -66,7 +72,16 @@ export = function (RED: NodeAPI): void {
             return;
           }
         }
-        node.send(msg);
+        const outcome = await completion.send(msg, (m) => node.send(m), { cancel: closing.signal });
+        // Closing before the flow finished: not handled, so the poller leaves the message for the next deploy.
+        if (outcome === 'cancelled') throw new Error(`ilink-in closed before the flow finished message ${message.messageId}`);
+        if (outcome === 'timeout' && !warnedSlowFlow) {
+          warnedSlowFlow = true;
+          node.warn(
+            `the flow did not finish message ${message.messageId} within ${FLOW_COMPLETION_TIMEOUT_MS / 1000} s (a node that never calls done?): ` +
+              'it counts as handled now, and the nodes still busy with it are no longer waited for (a crash while they work would not bring a message back)',
+          );
+        }
       },
       onState(state) {
         node.status(STATE_STATUS[state]);
