@@ -1,9 +1,11 @@
 /**
- * Loads test/harness/node-red.ts (startNodeRed) at run time. The harness is
- * not part of the main build, and its `projectRoot` is "two folders above this
- * file", so it is transpiled (TypeScript's transpileModule, no type check)
- * into .test-output/bench-harness/, which sits exactly two levels below the
- * project root. Only the types the benchmark uses are declared here.
+ * Loads test/harness/node-red.ts (startNodeRed) and test/harness/n8n.ts
+ * (startN8n) at run time. The harness is not part of the main build, and its
+ * `projectRoot` is "two folders above this file", so it is transpiled
+ * (TypeScript's transpileModule, no type check) into
+ * .test-output/bench-harness/, which sits exactly two levels below the project
+ * root; its imports of scripts/ point at their built copies in dist/. Only the
+ * types the benchmark uses are declared here.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -33,9 +35,25 @@ export interface HarnessNodeRed {
   startNodeRed(options: { version?: 4 | 5; nodesDir?: string[]; env?: Record<string, string>; name?: string; startTimeoutMs?: number }): Promise<NodeRedHandle>;
 }
 
-const FILES = ['node-red', 'host-process', 'node-binaries', 'node-red-settings', 'output', 'ports'];
+export interface N8nHandle {
+  readonly url: string;
+  readonly logFile: string;
+  api<T = any>(method: string, apiPath: string, body?: unknown): Promise<T>;
+  createCredential(name: string, type: string, data: Record<string, unknown>): Promise<{ id: string; name: string }>;
+  createWorkflow(workflow: { name: string; nodes: Array<Record<string, unknown>>; connections: Record<string, unknown> }): Promise<{ id: string }>;
+  publishWorkflow(id: string): Promise<unknown>;
+  unpublishWorkflow(id: string): Promise<void>;
+  stop(): Promise<void>;
+  logText(): string;
+}
 
-export function loadNodeRedHarness(): HarnessNodeRed {
+export interface HarnessN8n {
+  startN8n(options: { customExtensionDirs: string[]; env?: Record<string, string>; name?: string; startTimeoutMs?: number }): Promise<N8nHandle>;
+}
+
+const FILES = ['node-red', 'n8n', 'host-process', 'node-binaries', 'node-red-settings', 'output', 'ports'];
+
+function transpileHarness(): string {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const ts = require('typescript') as typeof import('typescript');
   const outDir = path.join(projectRoot, '.test-output', 'bench-harness');
@@ -46,8 +64,18 @@ export function loadNodeRedHarness(): HarnessNodeRed {
       compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
       fileName: `${name}.ts`,
     });
-    fs.writeFileSync(path.join(outDir, `${name}.js`), outputText);
+    const rewired = outputText.replace(/require\("\.\.\/\.\.\/scripts\/([^"]+)"\)/g, (_, rest: string) => `require(${JSON.stringify(path.join(__dirname, '..', 'scripts', rest))})`);
+    fs.writeFileSync(path.join(outDir, `${name}.js`), rewired);
   }
+  return outDir;
+}
+
+export function loadNodeRedHarness(): HarnessNodeRed {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require(path.join(outDir, 'node-red.js')) as HarnessNodeRed;
+  return require(path.join(transpileHarness(), 'node-red.js')) as HarnessNodeRed;
+}
+
+export function loadN8nHarness(): HarnessN8n {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(path.join(transpileHarness(), 'n8n.js')) as HarnessN8n;
 }

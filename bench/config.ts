@@ -1,0 +1,40 @@
+/** Benchmark knobs, read once from the environment (see bench/run.ts for the list). */
+import * as path from 'node:path';
+import { projectRoot } from './harness-loader';
+
+export const PARTS = ['media', 'ceiling', 'bare', 'core', 'node-red', 'n8n', 'idle'] as const;
+export type Part = (typeof PARTS)[number];
+
+export function envInt(name: string, fallback: number, min = 1): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number.parseInt(raw, 10);
+  if (!Number.isFinite(value) || value < min) throw new Error(`${name} must be an integer ≥ ${min}, got "${raw}"`);
+  return value;
+}
+
+const only = (process.env.BENCH_ONLY ?? '')
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
+for (const part of only) if (!PARTS.includes(part as Part)) throw new Error(`BENCH_ONLY: unknown part "${part}" (parts: ${PARTS.join(', ')})`);
+export const enabled = (part: Part): boolean => only.length === 0 || only.includes(part);
+
+export const LATENCY_COUNT = envInt('BENCH_LATENCY_COUNT', 500);
+export const LATENCY_WARMUP = 50;
+export const BURST = envInt('BENCH_BURST', 10_000);
+export const USERS = envInt('BENCH_USERS', 100);
+export const IDLE_SECONDS = envInt('BENCH_IDLE_SECONDS', 60);
+/** n8n is two orders of magnitude slower per message than the other clients: its own, smaller counts. */
+export const N8N_LATENCY_COUNT = envInt('BENCH_N8N_LATENCY_COUNT', 200);
+export const N8N_BURST = envInt('BENCH_N8N_BURST', 300);
+export const CPU_PROF = process.env.BENCH_CPU_PROF === '1';
+export const RESULTS_FILE = process.env.BENCH_RESULTS ?? path.join(projectRoot, 'bench', 'RESULTS.md');
+export const PROF_DIR = path.join(projectRoot, 'bench', 'out', 'profiles');
+
+/** Messages injected but not yet echoed: below the simulator's 5000-per-bot queue cap. */
+export const WINDOW = 2000;
+/** Hard bounds so a stuck client cannot hang the run. */
+export const LATENCY_BOUND_MS = 180_000;
+export const BURST_BOUND_MS = 180_000;
+export const ECHO_TIMEOUT_MS = 10_000;
