@@ -181,6 +181,7 @@ export async function runN8nEcho(sim: Simulator, botId: string, session: N8nSess
     const burst = await measureBurst(sim, botId, () => tap.count, () => tap.lastAt, 'n8n-burst', N8N_BURST, STALL_MS);
     log(`    ${burst.rate.toFixed(0)} msg/s (${burst.done} in ${burst.seconds.toFixed(2)} s)${burst.note ? ` — ${burst.note}` : ''}`);
 
+    if (burst.note) notes.push(`burst: ${burst.note}`);
     const failed = (await executions(n8n, workflowId, false, 100_000)).filter((row) => row.status !== 'success');
     if (failed.length) notes.push(`${failed.length} executions not successful (${[...new Set(failed.map((r) => r.status))].join(', ')})`);
     // Seen in bursts: every message becomes a concurrent execution, and n8n's SQLite writes queue up until they time out.
