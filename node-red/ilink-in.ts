@@ -15,6 +15,12 @@ interface IlinkInDef extends NodeDef, InboundFilterFields {
   bot?: string;
   /** Download image/video/file/voice into msg.payload (voice as WAV). */
   download?: boolean;
+  /**
+   * 'after-flow' (default): one message at a time, handled once the flow has finished it (a crash loses none).
+   * 'on-send': handled as soon as it is sent into the flow, so slow flows run side by side (a crash loses
+   * the messages the flow was still working on).
+   */
+  delivery?: 'after-flow' | 'on-send';
 }
 
 const STATE_STATUS: Record<ConnectionState, NodeStatus> = {
@@ -52,6 +58,7 @@ export = function (RED: NodeAPI): void {
     // also ends the wait for the flow to finish a msg.
     const closing = new AbortController();
 
+    const waitForFlow = def.delivery !== 'on-send';
     let warnedSlowFlow = false;
     const receiver: Receiver = {
       async handle(message) {
@@ -71,6 +78,10 @@ export = function (RED: NodeAPI): void {
             node.error(asError(error), msg);
             return;
           }
+        }
+        if (!waitForFlow) {
+          node.send(msg);
+          return;
         }
         const outcome = await completion.send(msg, (m) => node.send(m), { cancel: closing.signal });
         // Closing before the flow finished: not handled, so the poller leaves the message for the next deploy.
