@@ -172,7 +172,8 @@ describe('upload sources produce the same ciphertext as whole-buffer encryption'
     const { prepareSource } = await import('../../../shared/media/source');
     const dir = await mkdtemp(join(tmpdir(), 'ilink-crypto-test-'));
     try {
-      for (const size of [0, 1, 15, 16, CIPHER_CHUNK - 1, CIPHER_CHUNK, CIPHER_CHUNK + 1, 2 * CIPHER_CHUNK, 3 * CIPHER_CHUNK + 17]) {
+      const READ = 1 << 20; // source.ts reads files 1 MiB at a time
+      for (const size of [0, 1, 15, 16, CIPHER_CHUNK - 1, CIPHER_CHUNK + 1, READ - 1, READ, READ + 1, 2 * READ, 2 * READ + CIPHER_CHUNK + 17]) {
         const plain = bytes(size, size + 3);
         const path = join(dir, `f${size}.bin`);
         await writeFile(path, plain);

@@ -111,7 +111,7 @@ describe('uploadMedia: getuploadurl and CDN (§7 steps 1–7)', () => {
   it('a file that shrinks after the hash pass fails clearly, without retries; one that grows sends the hashed bytes', async () => {
     const { prepareSource } = await import('../../../shared/media/source');
     const path = join(dir, 'moving.bin');
-    const data = bytes(700 * 1024, 9);
+    const data = bytes(2500 * 1024, 9); // several 1 MiB reads
     await writeFile(path, data);
     const key = Buffer.alloc(16, 5);
 
@@ -120,7 +120,7 @@ describe('uploadMedia: getuploadurl and CDN (§7 steps 1–7)', () => {
     const error = await rejection(Readable.from(shrinking.openCiphertext(key)).toArray());
     expect(error).toBeInstanceOf(MediaError);
     expect(error.kind).toBe('source_changed');
-    expect(error.message).toMatch(/changed during the upload: it now has 1000 bytes, 716800 were announced/);
+    expect(error.message).toMatch(/changed during the upload: it now has 1000 bytes, 2560000 were announced/);
 
     await writeFile(path, data);
     const growing = await prepareSource(path, 1 << 30);
