@@ -5,7 +5,7 @@
  * The body is streamed and decrypted as it arrives; the cap is enforced while
  * reading, so an oversized download stops as soon as it passes the limit.
  */
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { request } from 'undici';
 import type { Item } from '../model';
 import { abortError } from '../transport';
@@ -54,12 +54,24 @@ export async function downloadMedia(ctx: MediaContext, item: Item, options: Down
   if (!key && kind !== 'image') throw new MediaError('no_media', `the ${kind} has no aes_key; it cannot be decrypted`);
 
   const maxBytes = ctx.maxBytes ?? DEFAULT_MEDIA_MAX_BYTES;
-  const data = await fetchBody(ctx, url, key, maxBytes, options.signal);
-  if (key) checkPlaintextMd5(data, kind === 'file' ? item.file?.md5 : kind === 'video' ? item.video?.videoMd5 : undefined);
+  const expectedMd5 = key ? plaintextMd5(item) : undefined;
+  // Hashed as the plaintext arrives, so the check mostly overlaps the transfer.
+  const hash = expectedMd5 ? createHash('md5') : undefined;
+  const data = await fetchBody(ctx, url, key, maxBytes, options.signal, hash);
+  if (hash && hash.digest('hex') !== expectedMd5) {
+    throw wrongKeyOrDamaged(`the decrypted data does not match the item's MD5 ${expectedMd5}`);
+  }
   return describe(kind, item, data, options.decodeVoice ?? true);
 }
 
-async function fetchBody(ctx: MediaContext, url: string, key: Buffer | undefined, maxBytes: number, signal?: AbortSignal): Promise<Buffer> {
+async function fetchBody(
+  ctx: MediaContext,
+  url: string,
+  key: Buffer | undefined,
+  maxBytes: number,
+  signal: AbortSignal | undefined,
+  hash: Hash | undefined,
+): Promise<Buffer> {
   // The cap is on the plaintext; an encrypted body may be up to one padding block longer.
   const wireLimit = key ? paddedSize(maxBytes) : maxBytes;
   let response;
@@ -82,14 +94,18 @@ async function fetchBody(ctx: MediaContext, url: string, key: Buffer | undefined
   }
 
   const sink = new ByteSink(hasLength ? announced : undefined);
+  const write = (piece: Buffer) => {
+    sink.write(piece);
+    hash?.update(piece);
+  };
   const decryptor = key ? new EcbDecryptor(key) : undefined;
   let received = 0;
   try {
     for await (const chunk of response.body as AsyncIterable<Buffer>) {
       received += chunk.length;
       if (received > wireLimit) throw tooLargeError('the media', undefined, maxBytes);
-      if (decryptor) decryptor.update(chunk, (piece) => sink.write(piece));
-      else sink.write(chunk);
+      if (decryptor) decryptor.update(chunk, write);
+      else write(chunk);
     }
   } catch (error) {
     discardBody(response.body);
@@ -102,7 +118,7 @@ async function fetchBody(ctx: MediaContext, url: string, key: Buffer | undefined
   if (hasLength && received !== announced) {
     throw new MediaError('cdn_network', `CDN download was cut short: got ${received} of ${announced} bytes; try again`);
   }
-  if (decryptor) sink.write(decryptor.final());
+  if (decryptor) write(decryptor.final());
   return sink.result();
 }
 
@@ -112,11 +128,10 @@ async function fetchBody(ctx: MediaContext, url: string, key: Buffer | undefined
  * video_md5; the same value the sender gave getuploadurl as rawfilemd5), which
  * catches those. A missing or malformed value is not checked.
  */
-function checkPlaintextMd5(data: Buffer, expected: string | undefined): void {
-  const wanted = expected?.trim().toLowerCase();
-  if (!wanted || !/^[0-9a-f]{32}$/.test(wanted)) return;
-  const actual = createHash('md5').update(data).digest('hex');
-  if (actual !== wanted) throw wrongKeyOrDamaged(`the decrypted data does not match the item's MD5 ${wanted}`);
+function plaintextMd5(item: Item): string | undefined {
+  const value = item.type === 'file' ? item.file?.md5 : item.type === 'video' ? item.video?.videoMd5 : undefined;
+  const normalized = value?.trim().toLowerCase();
+  return normalized && /^[0-9a-f]{32}$/.test(normalized) ? normalized : undefined;
 }
 
 /**
