@@ -237,11 +237,12 @@ async function child(args: string[]): Promise<void> {
     warm = () => uploadMedia(ctx, Buffer.alloc(4096), { fileName: 'warm.bin', toUserId: 'u@im.wechat' });
     run = async () => {
       const uploaded = await uploadMedia(ctx, file, { fileName: 'bench.bin', toUserId: 'u@im.wechat' });
-      return { media: uploaded.media };
+      return { media: uploaded.media, md5: uploaded.md5 };
     };
   } else {
-    const [, cdnBase, param, aesKey] = args as [string, string, string, string];
-    const item = { type: 'file' as const, wireType: 4, file: { fileName: 'bench.bin', media: { encryptQueryParam: param, aesKey } } };
+    const [, cdnBase, param, aesKey, md5] = args as [string, string, string, string, string];
+    // As a real inbound file item: with the plaintext's MD5, which downloadMedia checks.
+    const item = { type: 'file' as const, wireType: 4, file: { fileName: 'bench.bin', md5, media: { encryptQueryParam: param, aesKey } } };
     warm = async () => undefined;
     run = async () => {
       const result = await downloadMedia({ cdnBaseUrl: cdnBase }, item);
@@ -299,7 +300,7 @@ async function main(): Promise<void> {
   try {
     uploadRss = await runChild(['upload', cdn.apiBaseUrl, cdn.cdnBaseUrl, file]);
     const media = uploadRss.extra?.media as { encryptQueryParam: string; aesKey: string };
-    downloadRss = await runChild(['download', cdn.cdnBaseUrl, media.encryptQueryParam, media.aesKey]);
+    downloadRss = await runChild(['download', cdn.cdnBaseUrl, media.encryptQueryParam, media.aesKey, String(uploadRss.extra?.md5)]);
     if (downloadRss.extra?.size !== SIZE) throw new Error(`download returned ${String(downloadRss.extra?.size)} bytes`);
   } finally {
     await cdn.close();
@@ -359,7 +360,7 @@ async function main(): Promise<void> {
   rows.push([
     'download 100 MiB file: peak RSS above baseline',
     mib(downExtra),
-    `${downloadRss.ms} ms end to end, ${downloadRss.peakSource}; includes the 100 MiB result Buffer`,
+    `${downloadRss.ms} ms end to end incl. the MD5 check, ${downloadRss.peakSource}; includes the 100 MiB result Buffer`,
   ]);
 
   const width = Math.max(...rows.map((r) => r[0].length));
