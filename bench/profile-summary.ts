@@ -4,10 +4,10 @@
  * @n8n/* and n8n-* packages separately from their dependencies), Node's
  * internals, GC and idle. Self time only, so the buckets add up to the total.
  *
- *   node dist/bench/profile-summary.js <file.cpuprofile> [top=25] [skip=0]
+ *   node dist/bench/profile-summary.js <file.cpuprofile> [top=25] [from=0] [to=end]
  *
- * `skip` leaves out the first seconds of the profile (a host's start-up, when
- * only the steady state is of interest).
+ * `from` and `to` (seconds since the profile started; negative: before its
+ * end) keep one window, e.g. without a host's start-up, or one idle period.
  */
 import * as fs from 'node:fs';
 
@@ -37,17 +37,20 @@ function owner(url: string, functionName: string): string {
 }
 
 function main(): void {
-  const [file, topArg, skipArg] = process.argv.slice(2);
-  if (!file) throw new Error('usage: profile-summary.js <file.cpuprofile> [top] [skip seconds]');
-  const skipUs = Number(skipArg ?? 0) * 1e6;
+  const [file, topArg, fromArg, toArg] = process.argv.slice(2);
+  if (!file) throw new Error('usage: profile-summary.js <file.cpuprofile> [top] [from s] [to s]');
   const profile = JSON.parse(fs.readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const selfUs = new Map<number, number>();
+  const lengthUs = profile.endTime - profile.startTime;
+  const at = (arg: string | undefined, fallback: number) => (arg === undefined ? fallback : Number(arg) < 0 ? lengthUs + Number(arg) * 1e6 : Number(arg) * 1e6);
+  const fromUs = at(fromArg, 0);
+  const toUs = at(toArg, lengthUs);
   let elapsedUs = 0;
   profile.samples.forEach((id, i) => {
     const delta = profile.timeDeltas[i] ?? 0;
     elapsedUs += delta;
-    if (elapsedUs >= skipUs) selfUs.set(id, (selfUs.get(id) ?? 0) + delta);
+    if (elapsedUs >= fromUs && elapsedUs < toUs) selfUs.set(id, (selfUs.get(id) ?? 0) + delta);
   });
 
   const byOwner = new Map<string, number>();
@@ -63,8 +66,8 @@ function main(): void {
   }
   const busy = total - (byOwner.get('(idle)') ?? 0);
   const line = (name: string, us: number) => `  ${(us / 1000).toFixed(0).padStart(8)} ms  ${((us / busy) * 100).toFixed(1).padStart(5)} %  ${name}`;
-  const wall = (profile.endTime - profile.startTime - Math.min(skipUs, elapsedUs)) / 1e6;
-  console.log(`${file}${skipUs ? ` (first ${skipUs / 1e6} s skipped)` : ''}\n  wall ${wall.toFixed(1)} s, busy ${(busy / 1e6).toFixed(2)} s (% below: of busy)\n\nBy owner:`);
+  const window = `${(fromUs / 1e6).toFixed(1)}–${(toUs / 1e6).toFixed(1)} s of ${(lengthUs / 1e6).toFixed(1)} s`;
+  console.log(`${file} (${window})\n  wall ${((toUs - fromUs) / 1e6).toFixed(1)} s, busy ${(busy / 1e6).toFixed(2)} s (% below: of busy)\n\nBy owner:`);
   for (const [name, us] of [...byOwner].sort((a, b) => b[1] - a[1]).slice(0, 30)) if (name !== '(idle)') console.log(line(name, us));
   console.log('\nTop functions (self):');
   for (const [name, us] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, Number(topArg ?? 25))) console.log(line(name, us));
