@@ -132,10 +132,10 @@ const FILE_READ_CHUNK = 1024 * 1024;
  *
  * Why not createReadStream: it allocates a fresh buffer for every read, and
  * fresh memory is what costs most here: each new page is a page fault, which
- * on the benchmark VM takes longer than encrypting a hundred pages. Two
- * buffers are reused instead: while the caller works on one, the next read
- * fills the other in libuv's thread pool. A yielded chunk is only valid until the next one is
- * requested, so callers must consume it synchronously (hash or encrypt it).
+ * on the benchmark VM takes as long as encrypting dozens of pages. Two buffers
+ * are reused instead: while the caller works on one, the next read fills the
+ * other in libuv's thread pool. A yielded chunk is only valid until the next
+ * one is requested, so callers must consume it synchronously (hash or encrypt it).
  */
 async function* fileChunks(path: string, limit: number, signal?: AbortSignal): AsyncGenerator<Buffer> {
   const handle = await open(path, 'r');
