@@ -5,9 +5,9 @@
  * fills it by allocating input+16 bytes, encrypting into that and copying the
  * result into a second, exact-size allocation (ECB never fills the spare 16).
  * On a multi-MiB input both are fresh memory: a 100 MiB update() takes 51,200
- * page faults, which costs an order of magnitude more than the AES itself. So
- * every path here feeds the cipher CIPHER_CHUNK slices, whatever size the
- * caller hands us: the scratch allocation is then recycled from call to call.
+ * page faults, which on the benchmark VM cost ~100× the AES itself. So every
+ * path here feeds the cipher CIPHER_CHUNK slices, whatever size the caller
+ * hands us: the scratch allocation, freed at once, is reused by the next call.
  * Why the manual padding check: §7 says decryption must check
  * the padding, and OpenSSL's own check reports an opaque "bad decrypt"; we
  * verify PKCS#7 ourselves and say "wrong key or damaged file".
