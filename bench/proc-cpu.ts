@@ -102,3 +102,24 @@ export async function idleCpu(targets: CpuTarget[], seconds: number): Promise<Ma
   result.set('simulator (bench process)', ((self.user + self.system) / 1e6 / elapsed) * 100);
   return result;
 }
+
+/**
+ * Waits until a target's CPU over `sampleS` seconds is below `belowPct` % of a
+ * core (at most `maxS`). A host that has just started or just run many
+ * executions keeps its garbage collector busy for a while (n8n: seconds of GC
+ * per minute after a burst), which is not the idle cost of what stays active.
+ */
+export async function settle(target: CpuTarget, belowPct: number, sampleS = 5, maxS = 60): Promise<{ seconds: number; lastPct: number | undefined }> {
+  const start = now();
+  let lastPct: number | undefined;
+  while (msSince(start) / 1000 < maxS) {
+    const before = target.cpu();
+    const t0 = now();
+    await sleep(sampleS * 1000);
+    const after = target.cpu();
+    if (before === undefined || after === undefined) break;
+    lastPct = ((after - before) / (msSince(t0) / 1000)) * 100;
+    if (lastPct < belowPct) break;
+  }
+  return { seconds: msSince(start) / 1000, lastPct };
+}
