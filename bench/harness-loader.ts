@@ -51,15 +51,16 @@ export interface HarnessN8n {
   startN8n(options: { customExtensionDirs: string[]; env?: Record<string, string>; name?: string; startTimeoutMs?: number }): Promise<N8nHandle>;
 }
 
-const FILES = ['node-red', 'n8n', 'host-process', 'node-binaries', 'node-red-settings', 'output', 'ports'];
-
 function transpileHarness(): string {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const ts = require('typescript') as typeof import('typescript');
   const outDir = path.join(projectRoot, '.test-output', 'bench-harness');
   fs.mkdirSync(outDir, { recursive: true });
-  for (const name of FILES) {
-    const source = fs.readFileSync(path.join(projectRoot, 'test', 'harness', `${name}.ts`), 'utf8');
+  const harnessDir = path.join(projectRoot, 'test', 'harness');
+  // Every module of the harness (not the tests), so a new helper file it imports is there too.
+  const names = fs.readdirSync(harnessDir).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts')).map((f) => f.slice(0, -3));
+  for (const name of names) {
+    const source = fs.readFileSync(path.join(harnessDir, `${name}.ts`), 'utf8');
     const { outputText } = ts.transpileModule(source, {
       compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
       fileName: `${name}.ts`,
