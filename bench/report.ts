@@ -49,7 +49,9 @@ export function buildTable(r: Results): string[][] {
       const value = pick(e) / pick(bare);
       const target = kind && TARGETS[h]?.[kind];
       const verdict = target === undefined ? '' : kind === 'latency' ? ` (≤ ${target}×) ${value <= target ? 'OK' : 'MISSED'}` : ` (≥ ${target}×) ${value >= target ? 'OK' : 'MISSED'}`;
-      return [`${HOST_LABEL[h]} ${value.toFixed(2)}×${verdict}`];
+      // n8n's throughput is a few thousandths of the bare loop's: two decimals would show 0.00.
+      const shown = value < 0.1 ? value.toPrecision(2) : value.toFixed(2);
+      return [`${HOST_LABEL[h]} ${shown}×${verdict}`];
     });
     return parts.join('; ');
   };
