@@ -29,7 +29,7 @@
  * - The trigger emits each user's messages in order; the replies do not keep
  *   that order, because n8n runs the executions concurrently.
  * - An execution listed "crashed" may still have sent its reply.
- * Four runs here (seeds 20251125 and 7, 2 kills each): 42–167 messages handed
+ * Five runs here (seeds 20251125 and 7, 2 kills each): 26–167 messages handed
  * over and unanswered at a kill; 87–149 of 300 lost (35–78 with a leftover
  * execution, 52–70 without trace); 0 duplicates; 19–30 replies overtaking an
  * earlier one of the same user.
