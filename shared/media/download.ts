@@ -9,7 +9,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { request } from 'undici';
 import type { Item } from '../model';
 import { abortError } from '../transport';
-import { AES_BLOCK, EcbDecryptor, paddedSize, wrongKeyOrDamaged } from './crypto';
+import { AES_BLOCK, EcbDecryptor, paddedSize } from './crypto';
 import { DEFAULT_MEDIA_MAX_BYTES, MediaError, tooLargeError } from './errors';
 import { cdnUrl, readSnippet, type MediaContext } from './http';
 import { keyForItem, mediaOfItem } from './keys';
@@ -34,6 +34,13 @@ export interface DownloadedMedia {
   durationMs?: number;
   /** Something the user should know, e.g. that a voice stayed SILK. */
   note?: string;
+  /**
+   * Whether the data matches the MD5 a file or video item carries; undefined
+   * when the item has none. A mismatch is reported, not thrown: the sheet does
+   * not say what that MD5 covers on the real server, and the official client
+   * never checks it.
+   */
+  md5Matches?: boolean;
 }
 
 /** Downloads and decrypts the media of one friendly item. Throws MediaError. */
@@ -58,10 +65,12 @@ export async function downloadMedia(ctx: MediaContext, item: Item, options: Down
   // Hashed as the plaintext arrives, so the check mostly overlaps the transfer.
   const hash = expectedMd5 ? createHash('md5') : undefined;
   const data = await fetchBody(ctx, url, key, maxBytes, options.signal, hash);
-  if (hash && hash.digest('hex') !== expectedMd5) {
-    throw wrongKeyOrDamaged(`the decrypted data does not match the item's MD5 ${expectedMd5}`);
-  }
-  return describe(kind, item, data, options.decodeVoice ?? true);
+  const result = await describe(kind, item, data, options.decodeVoice ?? true);
+  if (!hash) return result;
+  const md5Matches = hash.digest('hex') === expectedMd5;
+  if (md5Matches) return { ...result, md5Matches };
+  const note = `the data does not match the item's MD5 ${expectedMd5}: the key may be wrong or the file damaged`;
+  return { ...result, md5Matches, note: result.note ? `${result.note}; ${note}` : note };
 }
 
 async function fetchBody(
@@ -124,9 +133,9 @@ async function fetchBody(
 
 /**
  * About 1 wrong key in 255 still yields valid PKCS#7 padding, and then garbage.
- * File and video items carry the plaintext's MD5 (§4 FileItem md5, VideoItem
- * video_md5; the same value the sender gave getuploadurl as rawfilemd5), which
- * catches those. A missing or malformed value is not checked.
+ * File and video items carry an MD5 (§4 FileItem md5, VideoItem video_md5),
+ * presumably of the plaintext (what the sender gave getuploadurl as
+ * rawfilemd5), which flags those. A missing or malformed value is not checked.
  */
 function plaintextMd5(item: Item): string | undefined {
   const value = item.type === 'file' ? item.file?.md5 : item.type === 'video' ? item.video?.videoMd5 : undefined;

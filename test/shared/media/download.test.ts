@@ -168,7 +168,7 @@ describe('downloadMedia: errors', () => {
     expect(kinds.has('bad_padding')).toBe(true);
   });
 
-  it('a wrong key whose padding happens to check out is caught by the MD5 (file and video)', async () => {
+  it('a wrong key whose padding happens to check out is flagged by the MD5 (file and video), not thrown', async () => {
     const data = bytes(5000, 7);
     const right = Buffer.alloc(16, 1);
     const ciphertext = encryptAesEcb(right, data);
@@ -192,16 +192,19 @@ describe('downloadMedia: errors', () => {
       { type: 'video', wireType: 5, video: { videoMd5: md5.toUpperCase(), media } },
     ];
     for (const item of items) {
-      const error = await rejection(downloadMedia(ctx(), item));
-      expect(error).toBeInstanceOf(MediaError);
-      expect(error.kind).toBe('bad_padding');
-      expect(error.message).toMatch(/wrong key or damaged file.*MD5/);
+      const flagged = await downloadMedia(ctx(), item);
+      expect(flagged.md5Matches).toBe(false);
+      expect(flagged.note).toMatch(/does not match the item's MD5 .*key may be wrong or the file damaged/);
+      expect(flagged.data.equals(data)).toBe(false);
     }
     // The right key passes the same check; an item without an MD5 cannot be checked.
     const good = await downloadMedia(ctx(), { type: 'file', wireType: 4, file: { md5, media: { ...media, aesKey: right.toString('base64') } } });
     expect(good.data.equals(data)).toBe(true);
+    expect(good.md5Matches).toBe(true);
+    expect(good.note).toBeUndefined();
     const unchecked = await downloadMedia(ctx(), { type: 'file', wireType: 4, file: { media } });
     expect(unchecked.data.equals(data)).toBe(false);
+    expect(unchecked.md5Matches).toBeUndefined();
   });
 
   it('HTTP 404 → cdn_status with the status', async () => {
