@@ -93,7 +93,9 @@ async function fetchBody(
   const status = response.statusCode;
   if (status < 200 || status > 299) {
     const snippet = await readSnippet(response.body);
-    throw new MediaError('cdn_status', `CDN download failed with HTTP ${status}${snippet ? ` (${snippet})` : ''}`, { status });
+    throw new MediaError('cdn_status', `CDN download failed with HTTP ${status}${snippet ? ` (${snippet})` : ''}; try again later (a link that keeps failing may have expired)`, {
+      status,
+    });
   }
   const announced = Number(response.headers['content-length']);
   const hasLength = Number.isFinite(announced) && announced >= 0;

@@ -52,6 +52,6 @@ export function tooLargeError(what: string, size: number | undefined, maxBytes: 
   const sizeText = size === undefined ? 'more than the limit' : formatBytes(size);
   return new MediaError(
     'too_large',
-    `${what} is too large: ${sizeText}, the limit is ${formatBytes(maxBytes)}; send a smaller file or raise the size limit`,
+    `${what} is too large: ${sizeText}, the limit is ${formatBytes(maxBytes)}; use a smaller file (compress or split it)`,
   );
 }

@@ -152,7 +152,10 @@ async function postOnce(
     const bodyText = await readSnippet(response.body);
     if (status >= 400 && status < 500) {
       const reason = headerMessage ?? (bodyText || 'no reason given');
-      throw new MediaError('cdn_rejected', `CDN refused the upload (HTTP ${status}: ${reason})`, { status, attempts: 1 });
+      throw new MediaError('cdn_rejected', `CDN refused the upload (HTTP ${status}: ${reason}); the file was not sent: check its type and size against that reason`, {
+        status,
+        attempts: 1,
+      });
     }
     if (status === 200) {
       return { ok: false, error: new MediaError('cdn_missing_param', 'CDN answered 200 without the x-encrypted-param header', { status }) };

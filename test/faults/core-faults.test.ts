@@ -475,7 +475,7 @@ describe('CDN upload faults (§7 step 6): 3 attempts on 5xx / missing x-encrypte
     sim.admin.cdnFault({ op: 'upload', kind: 'status4xx', status: 403, message: 'quota exceeded' });
     const error = await rejection(client.sendMedia(USER, PLAIN, { fileName: 'a.txt', caption: 'look', contextToken }));
     expect(error).toMatchObject({ name: 'MediaError', kind: 'cdn_rejected', status: 403, attempts: 1 });
-    expect(error.message).toBe('CDN refused the upload (HTTP 403: quota exceeded)');
+    expect(error.message).toBe('CDN refused the upload (HTTP 403: quota exceeded); the file was not sent: check its type and size against that reason');
     expect(uploads()).toHaveLength(1);
     expect(sim.admin.requests({ endpoint: 'sendMessage' })).toHaveLength(0);
   });
@@ -493,7 +493,7 @@ describe('CDN upload faults (§7 step 6): 3 attempts on 5xx / missing x-encrypte
     const { client, uploads, uploadUrlCalls } = await setup(1024);
     const error = await rejection(client.uploadMedia(Buffer.alloc(5000, 1), { fileName: 'big.bin', toUserId: USER }));
     expect(error).toMatchObject({ name: 'MediaError', kind: 'too_large' });
-    expect(error.message).toMatch(/too large: 4\.9 KiB \(5000 bytes\), the limit is 1 KiB \(1024 bytes\); send a smaller file or raise the size limit/);
+    expect(error.message).toMatch(/too large: 4\.9 KiB \(5000 bytes\), the limit is 1 KiB \(1024 bytes\); use a smaller file \(compress or split it\)$/);
     expect(uploadUrlCalls()).toBe(0);
     expect(uploads()).toHaveLength(0);
   });
@@ -517,7 +517,7 @@ describe('CDN download faults (§7 Download): typed MediaErrors, one request eac
     sim.admin.cdnFault({ op: 'download', kind: 'status500' });
     const error = await rejection(c.downloadMedia(item));
     expect(error).toMatchObject({ name: 'MediaError', kind: 'cdn_status', status: 500 });
-    expect(error.message).toBe('CDN download failed with HTTP 500 (injected fault: internal error)');
+    expect(error.message).toBe('CDN download failed with HTTP 500 (injected fault: internal error); try again later (a link that keeps failing may have expired)');
     expect(downloads()).toHaveLength(1);
     expect((await c.downloadMedia(item)).data.equals(PLAIN)).toBe(true);
   });
@@ -562,7 +562,7 @@ describe('CDN download faults (§7 Download): typed MediaErrors, one request eac
       const error = await rejection(c.downloadMedia({ type: 'image', wireType: 2, image: { media: { fullUrl: url } } }));
       expect(error).toMatchObject({ name: 'MediaError', kind: 'too_large' });
       expect(error.message).toBe(
-        'the media is too large: 4.9 KiB (5000 bytes), the limit is 1000 bytes; send a smaller file or raise the size limit',
+        'the media is too large: 4.9 KiB (5000 bytes), the limit is 1000 bytes; use a smaller file (compress or split it)',
       );
     } finally {
       server.closeAllConnections();

@@ -390,7 +390,7 @@ describe('Node-RED nodes under injected faults', () => {
         3,
       ],
       ['no x-encrypted-param on every attempt', { kind: 'noEncryptedParam', count: 3 }, /^MediaError: CDN upload failed after 3 attempts: CDN answered 200 without the x-encrypted-param.*then try again$/, 3],
-      ['a CDN 4xx', { kind: 'status4xx', status: 403, message: 'quota exceeded' }, 'MediaError: CDN refused the upload (HTTP 403: quota exceeded)', 1],
+      ['a CDN 4xx', { kind: 'status4xx', status: 403, message: 'quota exceeded' }, 'MediaError: CDN refused the upload (HTTP 403: quota exceeded); the file was not sent: check its type and size against that reason', 1],
     ] as const)('media: %s reaches Catch with the msg (Buffer included); neither the file nor the caption is sent', async (_name, fault, message, attempts) => {
       const flow = await loadSender();
       flow.sim.admin.cdnFault({ op: 'upload', ...fault });
@@ -416,7 +416,7 @@ describe('Node-RED nodes under injected faults', () => {
       node('media').receive({ ...flow.out[0]!, payload: PDF, filename: 'invoice.pdf' });
       await eventually('caught', () => flow.caught.length === 1);
       const caught = flow.caught[0]!;
-      expect(caught.error.message).toBe('MediaError: CDN refused the upload (HTTP 413: file too large for this account)');
+      expect(caught.error.message).toBe('MediaError: CDN refused the upload (HTTP 413: file too large for this account); the file was not sent: check its type and size against that reason');
       expect(caught.error.source).toMatchObject({ id: 'media', type: 'ilink-media' });
       expect(Buffer.isBuffer(caught.payload) && caught.payload.equals(PDF)).toBe(true);
       expect(statusMatches(caught, flow.statuses('media').at(-1)!)).toBe(true);
@@ -468,7 +468,7 @@ describe('Node-RED nodes under injected faults', () => {
           sim.admin.cdnFault({ op: 'download', kind: 'status500' });
           return fileItem(sim);
         },
-        error: 'MediaError: CDN download failed with HTTP 500 (injected fault: internal error)',
+        error: 'MediaError: CDN download failed with HTTP 500 (injected fault: internal error); try again later (a link that keeps failing may have expired)',
         transient: true,
       },
       {
@@ -477,7 +477,7 @@ describe('Node-RED nodes under injected faults', () => {
           sim.admin.cdnFault({ op: 'download', kind: 'status4xx', status: 404, message: 'object expired' });
           return fileItem(sim);
         },
-        error: 'MediaError: CDN download failed with HTTP 404 (object expired)',
+        error: 'MediaError: CDN download failed with HTTP 404 (object expired); try again later (a link that keeps failing may have expired)',
       },
       {
         name: 'a truncated body',

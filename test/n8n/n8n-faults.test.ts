@@ -339,10 +339,9 @@ describe('the action node under send and CDN faults', () => {
     expect(sends()).toHaveLength(sentBefore);
   });
 
-  // The message names the CDN's reason but no next step (reported; the text comes from shared/media).
   test("Send Media: a CDN 4xx is not retried, and the CDN's x-error-message reaches the user", async () => {
     const uploadsBefore = uploads().length;
-    await expectFailure('sendMedia', mediaFile, /^CDN refused the upload \(HTTP 403: file type not allowed\)$/, () =>
+    await expectFailure('sendMedia', mediaFile, /^CDN refused the upload \(HTTP 403: file type not allowed\); the file was not sent: check its type and size against that reason$/, () =>
       sim.admin.cdnFault({ op: 'upload', kind: 'status4xx', status: 403, message: 'file type not allowed' }),
     );
     expect(uploads().length - uploadsBefore).toBe(2); // one per run
@@ -356,10 +355,9 @@ describe('the action node under send and CDN faults', () => {
     return { json: { messageId: '7001', from: ALICE, text: '', contextToken, items: [toItem(wire)] } };
   }
 
-  // No "try again" in this message, unlike the cut-short one (reported; the text comes from shared/media).
   test('Download: CDN 500 names the status; the same item downloads once the CDN is back', async () => {
     const message = await fileMessage();
-    await expectFailure('download', () => message, /^CDN download failed with HTTP 500 \(injected fault: internal error\)/, () =>
+    await expectFailure('download', () => message, /^CDN download failed with HTTP 500 \(injected fault: internal error\); try again later/, () =>
       sim.admin.cdnFault({ op: 'download', kind: 'status500' }),
     );
     const ok = await run('download', false, message);
@@ -379,11 +377,10 @@ describe('the action node under send and CDN faults', () => {
     await expectFailure('download', () => fileMessage(), /^CDN download was cut short.*; try again$/, () => sim.admin.cdnFault({ op: 'download', kind: 'truncatedBody' }));
   });
 
-  // "or raise the size limit": n8n users have no such setting (reported).
   test('Download: a body over the 100 MiB cap fails at once from its Content-Length; n8n keeps serving', async () => {
     const item: MessageItem = { type: 2, image_item: { media: { full_url: capUrl } } } as MessageItem;
     const t0 = Date.now();
-    await expectFailure('download', () => fileMessage(item), /^the media is too large: 150 MiB \(157286400 bytes\), the limit is 100 MiB \(104857600 bytes\); send a smaller file/);
+    await expectFailure('download', () => fileMessage(item), /^the media is too large: 150 MiB \(157286400 bytes\), the limit is 100 MiB \(104857600 bytes\); use a smaller file \(compress or split it\)$/);
     expect(Date.now() - t0).toBeLessThan(10_000);
     expect((await fetch(`${n8n.url}/healthz`)).ok).toBe(true);
   });
