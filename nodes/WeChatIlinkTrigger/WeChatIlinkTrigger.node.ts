@@ -32,6 +32,25 @@ import { triggerProperties } from './trigger-properties';
 /** Where the cursor, context tokens and dedupe window live inside the node's static data. */
 const STATE_KEY = 'ilinkState';
 
+/** With Processing "One at a Time", the longest wait for an execution before the next message starts. */
+export const EXECUTION_WAIT_MS = 60_000;
+
+/** Resolves with 'finished' when `work` settles, else 'timeout' after `ms`, or 'closed' when `signal` aborts. */
+function waitAtMost(work: Promise<unknown>, ms: number, signal: AbortSignal): Promise<'finished' | 'timeout' | 'closed'> {
+  if (signal.aborted) return Promise.resolve('closed');
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => finish('timeout'), ms);
+    const onAbort = () => finish('closed');
+    function finish(outcome: 'finished' | 'timeout' | 'closed') {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      resolve(outcome);
+    }
+    signal.addEventListener('abort', onAbort, { once: true });
+    void work.then(() => finish('finished'));
+  });
+}
+
 export class WeChatIlinkTrigger implements INodeType {
   description: INodeTypeDescription = {
     displayName: 'WeChat iLink Trigger',
@@ -81,23 +100,40 @@ export class WeChatIlinkTrigger implements INodeType {
       context: { workflowId: this.getWorkflow().id, node: node.name },
     });
 
+    // Ends the wait for a running execution when the trigger closes.
+    const closing = new AbortController();
+    let warnedSlowExecution = false;
+
     const emitMessage = async (message: Message) => {
       // n8n saves a trigger's static data only when emit() is called. Marking the
       // message handled first puts it into that save, so a restart of n8n skips it.
       client.state.markSeen(message.messageId);
       const item = await buildItem(this, client, message, settings);
-      if (!settings.typingIndicator) {
+      const waitForExecution = settings.oneAtATime && !manual;
+      if (!settings.typingIndicator && !waitForExecution) {
         this.emit([[item]]);
         return;
       }
       const done = this.helpers.createDeferredPromise<IRun>();
-      const typing = client.typing.start(message.from, { contextToken: message.contextToken });
+      const typing = settings.typingIndicator ? client.typing.start(message.from, { contextToken: message.contextToken }) : undefined;
       this.emit([[item]], undefined, done);
-      // Typing stops when the execution ends (or fails); the poller does not wait for it.
-      void done.promise.then(
-        () => typing.stop(),
-        () => typing.stop(),
+      // Settles when the execution ends, whether it succeeded or failed.
+      const finished = done.promise.then(
+        () => 'finished' as const,
+        () => 'finished' as const,
       );
+      if (typing) void finished.then(() => typing.stop());
+      if (!waitForExecution) return;
+      // One at a time: a backlog of messages would otherwise start every execution at once,
+      // and n8n (SQLite) stalls on a few hundred; replies to a user also stay in order.
+      const outcome = await waitAtMost(finished, EXECUTION_WAIT_MS, closing.signal);
+      if (outcome === 'timeout' && !warnedSlowExecution) {
+        warnedSlowExecution = true;
+        this.logger.warn(
+          `WeChat iLink Trigger: the execution for message ${message.messageId} ran longer than ${EXECUTION_WAIT_MS / 1000} s; ` +
+            'the next message starts without waiting for it (set Processing to "In Parallel" for long workflows)',
+        );
+      }
     };
 
     const workflow = this.getWorkflow();
@@ -134,14 +170,18 @@ export class WeChatIlinkTrigger implements INodeType {
       }
     };
 
+    const closeFunction = async () => {
+      closing.abort();
+      await poller.stop();
+    };
     if (!manual) {
       claim();
-      return { closeFunction: async () => poller.stop() };
+      return { closeFunction };
     }
 
     // "Listen for test event": n8n takes the first emitted item, then calls closeFunction.
     const manualTriggerFunction = async () => claim();
-    return { closeFunction: async () => poller.stop(), manualTriggerFunction };
+    return { closeFunction, manualTriggerFunction };
   }
 }
 

@@ -7,6 +7,8 @@ export interface TriggerSettings {
   downloadMedia: boolean;
   binaryPropertyName: string;
   typingIndicator: boolean;
+  /** Wait for each message's execution to finish before emitting the next. */
+  oneAtATime: boolean;
 }
 
 interface TriggerOptionsParameter {
@@ -17,6 +19,7 @@ interface TriggerOptionsParameter {
   downloadMedia?: boolean;
   binaryPropertyName?: string;
   typingIndicator?: boolean;
+  processing?: 'oneAtATime' | 'parallel';
 }
 
 export function splitUserIds(value: string): string[] {
@@ -46,5 +49,6 @@ export function readTriggerSettings(context: ITriggerFunctions, ownerUserId: str
     downloadMedia: options.downloadMedia === true,
     binaryPropertyName: options.binaryPropertyName?.trim() || 'data',
     typingIndicator: options.typingIndicator === true,
+    oneAtATime: options.processing !== 'parallel',
   };
 }

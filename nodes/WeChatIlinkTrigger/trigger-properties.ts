@@ -79,6 +79,26 @@ export const triggerProperties: INodeProperties[] = [
         description: 'Whether to skip copies of messages the bot itself sent',
       },
       {
+        displayName: 'Processing',
+        name: 'processing',
+        type: 'options',
+        default: 'oneAtATime',
+        options: [
+          {
+            name: 'One at a Time',
+            value: 'oneAtATime',
+            description:
+              'Start the next message\'s execution when the previous one has finished (at most 60 s). A backlog does not flood n8n, and each user gets answers in order.',
+          },
+          {
+            name: 'In Parallel',
+            value: 'parallel',
+            description: 'Start an execution for every message at once. Slow workflows for several users overlap; a burst can overload n8n.',
+          },
+        ],
+        description: 'Whether to wait for each execution to finish before starting the next',
+      },
+      {
         displayName: 'Text Match',
         name: 'textMatchMode',
         type: 'options',

@@ -20,6 +20,7 @@ import { startN8n, type N8nExecution, type N8nInstance } from '../harness/n8n';
 import { projectRoot } from '../harness/output';
 import {
   manualTriggerWorkflow,
+  processingWorkflow,
   recallWorkflow,
   sendThenRecallWorkflow,
   TRIGGER_NAME,
@@ -164,6 +165,35 @@ describe('WeChat iLink operations in a real n8n', () => {
     expect(sim.admin.sentMessages({ botId: botA.botId }).map((r) => textOf(r.msg))).toEqual(['done: slow job']);
     await n8n.unpublishWorkflow(workflow.id);
     await waitFor('the trigger to stop', () => notifications(botA, 'stop').length > 0);
+  });
+
+  it.each(['oneAtATime', 'parallel'] as const)('Processing "%s": a burst waits for each execution, or overlaps them', async (processing) => {
+    const bot = sim.admin.createBot({ ownerUserId: `owner-${processing}@im.wechat` });
+    const cred = await n8n.createCredential(`bot (${processing})`, CREDENTIAL_TYPE, {
+      baseUrl: sim.apiBaseUrl,
+      botToken: bot.token,
+      botId: bot.botId,
+      ownerUserId: bot.ownerUserId,
+    });
+    const workflow = await n8n.createWorkflow(processingWorkflow(cred, processing, 1));
+    await n8n.publishWorkflow(workflow.id);
+    await waitFor('the trigger to poll', () => notifications(bot, 'start').length > 0);
+    const users = ['u1@im.wechat', 'u2@im.wechat', 'u3@im.wechat'];
+    for (const user of users) sim.admin.injectMessage({ botId: bot.botId, from: user, text: `from ${user}` });
+    const runs = (await n8n.waitForExecutions(workflow.id, users.length, 30_000)).filter((r) => r.status === 'success');
+    expect(runs).toHaveLength(users.length);
+    const spans = runs.map((r) => ({ start: Date.parse(String(r.startedAt)), stop: Date.parse(String(r.stoppedAt)) })).sort((a, b) => a.start - b.start);
+    const overlaps = spans.filter((s, i) => i > 0 && s.start < spans[i - 1]!.stop).length;
+    if (processing === 'oneAtATime') {
+      // Each run starts after the previous one stopped, so the replies come in the order the users wrote.
+      expect(overlaps).toBe(0);
+      expect(sim.admin.sentMessages({ botId: bot.botId }).map((r) => r.to)).toEqual(users);
+    } else {
+      // All three were emitted at once and waited side by side.
+      expect(overlaps).toBe(users.length - 1);
+    }
+    await n8n.unpublishWorkflow(workflow.id);
+    await waitFor('the trigger to stop', () => notifications(bot, 'stop').length > 0);
   });
 
   it('"Listen for test event": started as the editor starts it, it can be cancelled, and it takes one message then stops polling', async () => {

@@ -104,3 +104,12 @@ export function typingWorkflow(ref: CredentialRef, path: string, operation: 'sta
     action(ref, `Typing ${operation}`, 220, { resource: 'typing', operation, userId: '={{ $json.body.userId }}', contextToken: '={{ $json.body.contextToken }}' }),
   ]);
 }
+
+/** Trigger (Processing as given) → Wait → Reply "done: <text>": runs that take a while, to see whether they overlap. */
+export function processingWorkflow(ref: CredentialRef, processing: 'oneAtATime' | 'parallel', waitSeconds: number): N8nWorkflowInput {
+  return chain(`processing ${processing}`, [
+    node(TRIGGER_NAME, TRIGGER_TYPE, 1, 0, { senders: 'everyone', options: { processing } }, { credentials: credentials(ref) }),
+    node('Wait', 'n8n-nodes-base.wait', 1.1, 220, { resume: 'timeInterval', amount: waitSeconds, unit: 'seconds' }, { webhookId: uuid() }),
+    action(ref, 'Reply', 440, { resource: 'message', operation: 'reply', text: '={{ "done: " + $json.text }}' }),
+  ]);
+}
