@@ -16,9 +16,9 @@ interface IlinkInDef extends NodeDef, InboundFilterFields {
   /** Download image/video/file/voice into msg.payload (voice as WAV). */
   download?: boolean;
   /**
-   * 'after-flow' (default): one message at a time, handled once the flow has finished it (a crash loses none).
-   * 'on-send': handled as soon as it is sent into the flow, so slow flows run side by side (a crash loses
-   * the messages the flow was still working on).
+   * 'on-send' (default, as Node-RED's other input nodes): handled as soon as it is sent into the flow, so
+   * slow flows run side by side; a crash loses what the flow was still doing with a message.
+   * 'after-flow': one message at a time, handled once the flow has finished it (a crash loses none).
    */
   delivery?: 'after-flow' | 'on-send';
 }
@@ -58,7 +58,7 @@ export = function (RED: NodeAPI): void {
     // also ends the wait for the flow to finish a msg.
     const closing = new AbortController();
 
-    const waitForFlow = def.delivery !== 'on-send';
+    const waitForFlow = def.delivery === 'after-flow';
     let warnedSlowFlow = false;
     const receiver: Receiver = {
       async handle(message) {

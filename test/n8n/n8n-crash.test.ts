@@ -7,36 +7,28 @@
  *
  * Mechanism. The trigger keeps cursor, context tokens and handled IDs in
  * workflow static data, which n8n 2.41.1 writes only when the trigger calls
- * emit() (and at activation). emit() fires that UPDATE and then, without
- * waiting, loads the workflow, inserts the execution row and runs it. The
- * trigger marks a message handled just before emitting it, and the poller
- * does not wait for executions: it hands over the whole batch and polls again
- * at once, and that next getupdates acknowledges the batch, so iLink (and the
- * simulator) drop it. Under a burst n8n falls behind: dozens of messages are
- * handed over, acknowledged and unanswered at any moment.
+ * emit() (and at activation), not when an execution ends or n8n stops. So the
+ * trigger marks a message handled just before emitting it: that save then
+ * includes it, and a restart never repeats it. With Processing "One at a Time"
+ * (the default) the trigger waits for each execution to finish before it
+ * emits the next message, and the poller asks for the next batch only when the
+ * whole batch is done, so at any moment n8n holds at most one message.
  *
- * What holds after SIGKILLs, exactly (asserted): AT MOST ONCE.
+ * What holds after SIGKILLs, exactly (asserted): AT MOST ONCE, and a kill
+ * loses at most the one message whose execution was running.
  * - No message is answered twice or executed twice.
- * - Every message that n8n had not been handed at a kill (including all
- *   written while it was down) is answered exactly once after the restart.
- * - A message is lost only if n8n had been handed it and not answered it when
- *   it was killed. Lost messages either have an execution that n8n marks
- *   "crashed" at the next start and never runs again (or, when its start had
- *   not reached n8n's event log, shows "running" for ever), or no trace at all
- *   (neither the execution row nor, often, the handled mark had been written:
- *   iLink had dropped them anyway). Only a handed-over message that was
- *   neither acknowledged nor saved as handled comes back after the restart.
- * - The trigger emits each user's messages in order; the replies do not keep
- *   that order, because n8n runs the executions concurrently.
- * - An execution listed "crashed" may still have sent its reply.
- * Five runs here (seeds 20251125 and 7, 2 kills each): 26–167 messages handed
- * over and unanswered at a kill; 87–149 of 300 lost (35–78 with a leftover
- * execution, 52–70 without trace); 0 duplicates; 19–30 replies overtaking an
- * earlier one of the same user.
- * This is worse than the core's "at-least-once with dedupe" (shared/poller.ts)
- * and than the Node-RED nodes' "a restart neither loses nor repeats messages":
- * with n8n a crash (not a graceful stop, which waits for running executions:
- * n8n-real.test.ts) can lose every message in flight.
+ * - Every other message (including all written while n8n was down, and the
+ *   rest of the batch in hand) is answered exactly once after the restart.
+ * - The lost message has the execution the kill left ("crashed" at the next
+ *   start; "running" for ever if its start had not reached n8n's event log).
+ * - Replies to each user keep the order the user wrote in.
+ * Closing that last window would need the handled mark to be saved after the
+ * execution, which n8n 2.41.1 offers no way to do: marking it after the run
+ * would instead repeat the last message at every restart.
+ * Runs here (seeds 20251125 and 7, 2 kills each): one message lost per kill,
+ * 0 duplicates, 0 replies out of order. Before the trigger waited for its
+ * executions (Processing "In Parallel"), the same runs lost 87–149 of 300:
+ * everything handed over and unanswered at a kill.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -52,7 +44,7 @@ jest.setTimeout(240_000);
 const SEED = Number(process.env.N8N_CRASH_SEED ?? 20251125);
 const TOTAL = Number(process.env.N8N_CRASH_TOTAL ?? 300);
 const KILLS = Number(process.env.N8N_CRASH_KILLS ?? 2);
-/** One message every RATE_MS: faster than this machine's n8n runs them, so executions pile up in flight. */
+/** One message every RATE_MS: faster than this machine's n8n runs them, so a backlog waits in the poller's hands. */
 const RATE_MS = 30;
 const USERS = ['u1@im.wechat', 'u2@im.wechat', 'u3@im.wechat', 'u4@im.wechat'];
 const TRIGGER = 'WeChat iLink Trigger';
@@ -116,7 +108,7 @@ afterAll(async () => {
   await sim?.stop();
 });
 
-test(`SIGKILL during a stream of ${TOTAL} messages from ${USERS.length} users: at most once, loss only of what was in flight`, async () => {
+test(`SIGKILL during a stream of ${TOTAL} messages from ${USERS.length} users: at most once, a kill loses at most the message whose execution was running`, async () => {
   const random = seeded(SEED);
   const bot = sim.admin.createBot();
   const credential = await n8n.createCredential('crash bot', CREDENTIAL_TYPE, {
@@ -278,8 +270,9 @@ test(`SIGKILL during a stream of ${TOTAL} messages from ${USERS.length} users: a
   expect(duplicated.map((m) => m.text)).toEqual([]);
   // Loss only of what n8n had been handed and not yet answered when it was killed…
   expect(lost.filter((m) => !atRisk.has(m.id)).map((m) => m.text)).toEqual([]);
-  // …each either with the execution the kill left, or with none at all.
-  expect(lostCrashed.length + lostTraceless.length).toBe(lost.length);
+  // …at most the one message whose execution each kill cut short.
+  expect(lost.length).toBeLessThanOrEqual(KILLS);
+  expect(lostCrashed.map((m) => m.text)).toEqual(lost.map((m) => m.text));
   // Everything else, including what was written while n8n was down, is answered exactly once.
   expect(messages.filter((m) => !atRisk.has(m.id) && replyCount.get(m.id) !== 1).map((m) => m.text)).toEqual([]);
   // Executions that finished all succeeded; every other one is a kill's leftover (some of them had
@@ -294,4 +287,6 @@ test(`SIGKILL during a stream of ${TOTAL} messages from ${USERS.length} users: a
       .map((item) => byText.get(item.text)!.seq);
     expect(emitted).toEqual([...emitted].sort((a, b) => a - b));
   }
+  // One execution at a time: the replies keep each user's order too.
+  expect(inversions).toBe(0);
 });
