@@ -25,31 +25,13 @@ import { checkCredentials } from '../../shared/credential-check';
 import { clientOptionsFrom, CREDENTIAL_NAME, effectiveToken, readCredentialFields, type IlinkCredentialFields } from '../../credentials/wechat-ilink-fields';
 import { createIlinkClient } from '../common/client';
 import { RELOGIN_HINT } from '../common/node-errors';
+import { EXECUTION_WAIT_MS, waitAtMost } from './execution-wait';
 import { mediaSummary, messageItem, messageJson } from './message-item';
 import { readTriggerSettings, type TriggerSettings } from './trigger-options';
 import { triggerProperties } from './trigger-properties';
 
 /** Where the cursor, context tokens and dedupe window live inside the node's static data. */
 const STATE_KEY = 'ilinkState';
-
-/** With Processing "One at a Time", the longest wait for an execution before the next message starts. */
-export const EXECUTION_WAIT_MS = 60_000;
-
-/** Resolves with 'finished' when `work` settles, else 'timeout' after `ms`, or 'closed' when `signal` aborts. */
-function waitAtMost(work: Promise<unknown>, ms: number, signal: AbortSignal): Promise<'finished' | 'timeout' | 'closed'> {
-  if (signal.aborted) return Promise.resolve('closed');
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => finish('timeout'), ms);
-    const onAbort = () => finish('closed');
-    function finish(outcome: 'finished' | 'timeout' | 'closed') {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
-      resolve(outcome);
-    }
-    signal.addEventListener('abort', onAbort, { once: true });
-    void work.then(() => finish('finished'));
-  });
-}
 
 export class WeChatIlinkTrigger implements INodeType {
   description: INodeTypeDescription = {
