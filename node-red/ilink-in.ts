@@ -34,7 +34,7 @@ const STATE_STATUS: Record<ConnectionState, NodeStatus> = {
 };
 
 export = function (RED: NodeAPI): void {
-  // The poller marks a message handled when handle() returns: only once the flow has finished with it.
+  // With Delivery "one at a time", handle() returns (and the poller marks the message handled) only once the flow has finished it.
   const completion = new FlowCompletion((RED as NodeAPI & { hooks?: MessageHooks }).hooks);
 
   function IlinkIn(this: RedNode, def: IlinkInDef) {
