@@ -11,7 +11,7 @@ import type { Item } from '../model';
 import { abortError } from '../transport';
 import { AES_BLOCK, EcbDecryptor, paddedSize } from './crypto';
 import { DEFAULT_MEDIA_MAX_BYTES, MediaError, tooLargeError } from './errors';
-import { cdnUrl, readSnippet, type MediaContext } from './http';
+import { cdnUrl, DOWNLOAD_IDLE_TIMEOUT_MS, readSnippet, type MediaContext } from './http';
 import { keyForItem, mediaOfItem } from './keys';
 import { mimeFromFileName, sniffImage } from './mime';
 import { silkToWav } from './voice';
@@ -85,7 +85,8 @@ async function fetchBody(
   const wireLimit = key ? paddedSize(maxBytes) : maxBytes;
   let response;
   try {
-    response = await request(url, { method: 'GET', signal, dispatcher: ctx.dispatcher });
+    const idle = ctx.idleTimeoutMs ?? DOWNLOAD_IDLE_TIMEOUT_MS;
+    response = await request(url, { method: 'GET', signal, dispatcher: ctx.dispatcher, headersTimeout: idle, bodyTimeout: idle });
   } catch (error) {
     if (signal?.aborted) throw abortError(signal);
     throw new MediaError('cdn_network', `CDN download failed: ${(error as Error).message}; check the network and try again`, { cause: error });

@@ -8,7 +8,19 @@ export interface MediaContext {
   maxBytes?: number;
   /** undici dispatcher (proxy, custom pool). */
   dispatcher?: Dispatcher;
+  /**
+   * A download fails when the CDN sends nothing (no headers, no body bytes)
+   * for this long; default DOWNLOAD_IDLE_TIMEOUT_MS. There is no limit on the
+   * whole transfer (§7: no client timeout), only on a stall.
+   */
+  idleTimeoutMs?: number;
 }
+
+/**
+ * 60 s. undici's own default (300 s) would let one stalled download hold up a
+ * receiver that downloads media before handing a message on.
+ */
+export const DOWNLOAD_IDLE_TIMEOUT_MS = 60_000;
 
 /** `{cdn}/<path>` without a double slash; the base may carry a path such as /c2c. */
 export function cdnUrl(cdnBaseUrl: string, path: string, query: Record<string, string>): string {

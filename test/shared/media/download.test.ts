@@ -289,4 +289,38 @@ describe('downloadMedia: errors', () => {
       expect(sent).toBeLessThan(16 * 1024 * 1024);
     });
   });
+
+  describe('a CDN that stalls', () => {
+    let server: Server;
+    let base: string;
+    beforeEach(async () => {
+      // "stall-body": headers and half the announced body, then silence; anything else: never answered.
+      server = createServer((req, res) => {
+        if (req.url?.startsWith('/c2c/download') && req.url.includes('stall-body')) {
+          res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': '32' });
+          res.write(Buffer.alloc(16, 7));
+        }
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/c2c`;
+    });
+    afterEach(async () => {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    });
+    const plainImage = (param: string): Item => ({ type: 'image', wireType: 2, image: { media: { encryptQueryParam: param } } });
+
+    it.each([
+      ['in the body', 'stall-body', /^CDN download was cut short after 16 bytes: .*; try again$/],
+      ['before the headers', 'stall-headers', /^CDN download failed: .*; check the network and try again$/],
+    ])('%s fails after the idle timeout with a clear error, instead of holding the receiver', async (_name, param, message) => {
+      const t0 = Date.now();
+      const error = await rejection(downloadMedia({ cdnBaseUrl: base, idleTimeoutMs: 300 }, plainImage(param)));
+      expect(error).toBeInstanceOf(MediaError);
+      expect(error.kind).toBe('cdn_network');
+      expect(error.message).toMatch(message);
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
+      expect(Date.now() - t0).toBeLessThan(5_000);
+    });
+  });
 });
