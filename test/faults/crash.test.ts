@@ -35,25 +35,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FileStateStore } from '../../shared/store';
 import { startSimulator, type Simulator } from '../../simulator';
-import { tempDir } from './helpers';
+import { planMessages, prng, tempDir } from './helpers';
 
 const TOTAL = 1000;
 const USERS = ['u1@im.wechat', 'u2@im.wechat', 'u3@im.wechat', 'u4@im.wechat', 'u5@im.wechat'];
 const KILLS = 6;
 const SEED = Number(process.env.CRASH_SEED ?? 20240611);
 const FIXTURE = join(__dirname, 'fixtures', 'crash-bot.js');
-
-/** mulberry32: a small seeded PRNG, so a failing run can be replayed with CRASH_SEED. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface LogLine {
   id: string;
@@ -93,14 +81,7 @@ test(`1,000 messages from 5 users, ${KILLS} SIGKILLs at random moments: nothing 
   const statsPath = join(tmp.dir, 'stats.log');
 
   // The messages, in the order users send them (user chosen at random, per-user sequence numbers).
-  const plan: Array<{ user: string; text: string }> = [];
-  const perUserCount = new Map<string, number>();
-  for (let i = 0; i < TOTAL; i++) {
-    const user = USERS[Math.floor(random() * USERS.length)]!;
-    const n = (perUserCount.get(user) ?? 0) + 1;
-    perUserCount.set(user, n);
-    plan.push({ user, text: `${user.split('@')[0]}#${n}` });
-  }
+  const plan = planMessages(random, TOTAL, USERS);
   const injectedIds: string[] = [];
   const userOf = new Map<string, string>();
   let streamed = 0;

@@ -128,3 +128,28 @@ export function expectTyped(error: unknown): asserts error is IlinkError {
     throw new Error(`expected an IlinkError subclass, got ${String((error as Error)?.name)}: ${String((error as Error)?.message)}`);
   }
 }
+
+/** mulberry32: a small seeded PRNG, so a failing crash run can be replayed with its seed. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The messages of a crash run in sending order: a random user each, texts "<user>#<n>" numbered per user. */
+export function planMessages(random: () => number, total: number, users: readonly string[]): Array<{ user: string; text: string }> {
+  const plan: Array<{ user: string; text: string }> = [];
+  const perUserCount = new Map<string, number>();
+  for (let i = 0; i < total; i++) {
+    const user = users[Math.floor(random() * users.length)]!;
+    const n = (perUserCount.get(user) ?? 0) + 1;
+    perUserCount.set(user, n);
+    plan.push({ user, text: `${user.split('@')[0]}#${n}` });
+  }
+  return plan;
+}

@@ -63,6 +63,7 @@ import { FileStateStore, safeAccountId } from '../../shared/store';
 import { startSimulator, type Simulator } from '../../simulator';
 import { startNodeRed, type NodeRedFlowNode, type NodeRedInstance } from '../harness/node-red';
 import { projectRoot } from '../harness/output';
+import { planMessages, prng } from './helpers';
 
 jest.setTimeout(90_000);
 
@@ -73,18 +74,6 @@ const SEED = Number(process.env.NODE_RED_CRASH_SEED ?? 20251125);
 const NODES_DIR = join(__dirname, 'fixtures', 'node-red-crash-nodes');
 // Restarts must not sleep through the 2 s default backoff if a poll fails at the kill.
 const POLLER_ENV = { WECHAT_ILINK_POLLER_TIMINGS: JSON.stringify({ retryMs: 20, longRetryMs: 50 }) };
-
-/** mulberry32: a small seeded PRNG, so a failing run can be replayed with NODE_RED_CRASH_SEED. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** One line of the recorder's log: k "r" = reached the flow, "s" = the echo went out. */
 interface LogLine {
@@ -320,14 +309,7 @@ test(`1,000 messages from 5 users, ${KILLS} SIGKILLs of the Node-RED process at 
   const rig = await crashRig('node-red-crash-stream');
   const { bot } = rig;
 
-  const plan: Array<{ user: string; text: string }> = [];
-  const perUserCount = new Map<string, number>();
-  for (let i = 0; i < TOTAL; i++) {
-    const user = USERS[Math.floor(random() * USERS.length)]!;
-    const n = (perUserCount.get(user) ?? 0) + 1;
-    perUserCount.set(user, n);
-    plan.push({ user, text: `${user.split('@')[0]}#${n}` });
-  }
+  const plan = planMessages(random, TOTAL, USERS);
   const injectedIds: string[] = [];
   const userOf = new Map<string, string>();
   const textOf = new Map<string, string>();
