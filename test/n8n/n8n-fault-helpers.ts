@@ -1,5 +1,20 @@
-/** Small helpers shared by the n8n fault and crash suites. */
+/** Small helpers shared by the n8n fault, crash and operations suites. */
+import type { Simulator } from '../../simulator';
+import type { BotInfo } from '../../simulator/state';
 import type { N8nExecution, N8nInstance } from '../harness/n8n';
+import { CREDENTIAL_TYPE, type CredentialRef } from './workflows';
+
+/** A "WeChat iLink API" credential for a simulator bot, pointing at the simulator's API and CDN. */
+export function simulatorCredential(n8n: N8nInstance, sim: Simulator, bot: BotInfo, name: string): Promise<CredentialRef> {
+  return n8n.createCredential(name, CREDENTIAL_TYPE, {
+    baseUrl: sim.apiBaseUrl,
+    botToken: bot.token,
+    botId: bot.botId,
+    ownerUserId: bot.ownerUserId,
+    showAdvanced: true,
+    cdnBaseUrl: sim.cdnBaseUrl,
+  });
+}
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -26,9 +26,9 @@ import type { MessageItem } from '../../shared/wire';
 import { startSimulator, type FaultSpec, type Simulator } from '../../simulator';
 import { startN8n, type N8nExecution, type N8nInstance } from '../harness/n8n';
 import { projectRoot } from '../harness/output';
-import { allExecutions, sleep, textOf, triggerItem, waitFor } from './n8n-fault-helpers';
+import { allExecutions, simulatorCredential, sleep, textOf, triggerItem, waitFor } from './n8n-fault-helpers';
 import { ACTION_NODE, actionWorkflow, triggerReplyWorkflow, type FaultOperation } from './n8n-fault-workflows';
-import { CREDENTIAL_TYPE, type CredentialRef } from './workflows';
+import type { CredentialRef } from './workflows';
 
 jest.setTimeout(120_000);
 
@@ -62,16 +62,7 @@ afterAll(async () => {
   await sim?.stop();
 });
 
-async function credentialFor(bot: typeof triggerBot, name: string): Promise<CredentialRef> {
-  return n8n.createCredential(name, CREDENTIAL_TYPE, {
-    baseUrl: sim.apiBaseUrl,
-    botToken: bot.token,
-    botId: bot.botId,
-    ownerUserId: bot.ownerUserId,
-    showAdvanced: true,
-    cdnBaseUrl: sim.cdnBaseUrl,
-  });
-}
+const credentialFor = (bot: typeof triggerBot, name: string): Promise<CredentialRef> => simulatorCredential(n8n, sim, bot, name);
 
 function expectNoToken(...texts: string[]): void {
   for (const bot of [triggerBot, actionBot]) for (const text of texts) expect(text).not.toContain(bot.token);

@@ -28,7 +28,8 @@ import {
   typingWorkflow,
   uploadWorkflow,
 } from './operations-workflows';
-import { CREDENTIAL_TYPE, type CredentialRef } from './workflows';
+import { simulatorCredential } from './n8n-fault-helpers';
+import type { CredentialRef } from './workflows';
 
 jest.setTimeout(120_000);
 
@@ -65,15 +66,7 @@ describe('WeChat iLink operations in a real n8n', () => {
   beforeAll(async () => {
     sim = await startSimulator({ port: 0, strict: true, longPollTimeoutMs: 30_000 });
     n8n = await startN8n({ customExtensionDirs: [path.join(projectRoot, 'dist')], name: 'n8n-operations' });
-    const credential = (bot: BotInfo, name: string) =>
-      n8n.createCredential(name, CREDENTIAL_TYPE, {
-        baseUrl: sim.apiBaseUrl,
-        botToken: bot.token,
-        botId: bot.botId,
-        ownerUserId: bot.ownerUserId,
-        showAdvanced: true,
-        cdnBaseUrl: sim.cdnBaseUrl,
-      });
+    const credential = (bot: BotInfo, name: string) => simulatorCredential(n8n, sim, bot, name);
     botA = sim.admin.createBot({ ownerUserId: 'owner-a@im.wechat' });
     botB = sim.admin.createBot({ ownerUserId: 'owner-b@im.wechat' });
     botC = sim.admin.createBot({ ownerUserId: 'owner-c@im.wechat' });
@@ -169,12 +162,7 @@ describe('WeChat iLink operations in a real n8n', () => {
 
   it.each(['oneAtATime', 'parallel'] as const)('Processing "%s": a burst waits for each execution, or overlaps them', async (processing) => {
     const bot = sim.admin.createBot({ ownerUserId: `owner-${processing}@im.wechat` });
-    const cred = await n8n.createCredential(`bot (${processing})`, CREDENTIAL_TYPE, {
-      baseUrl: sim.apiBaseUrl,
-      botToken: bot.token,
-      botId: bot.botId,
-      ownerUserId: bot.ownerUserId,
-    });
+    const cred = await simulatorCredential(n8n, sim, bot, `bot (${processing})`);
     const workflow = await n8n.createWorkflow(processingWorkflow(cred, processing, 1));
     await n8n.publishWorkflow(workflow.id);
     await waitFor('the trigger to poll', () => notifications(bot, 'start').length > 0);
