@@ -23,6 +23,8 @@ export const enabled = (part: Part): boolean => only.length === 0 || only.includ
 export const LATENCY_COUNT = envInt('BENCH_LATENCY_COUNT', 500);
 export const LATENCY_WARMUP = 50;
 export const BURST = envInt('BENCH_BURST', 10_000);
+/** The simulator ceiling (one run, no replies): its own count, so a smaller BENCH_BURST does not shorten it. */
+export const CEILING_BURST = envInt('BENCH_CEILING_BURST', 10_000);
 export const USERS = envInt('BENCH_USERS', 100);
 export const IDLE_SECONDS = envInt('BENCH_IDLE_SECONDS', 60);
 /** n8n is two orders of magnitude slower per message than the other clients: its own, smaller counts. */

@@ -16,6 +16,7 @@
  *   idle      CPU of idle receivers over BENCH_IDLE_SECONDS (default 60)
  *
  * Other knobs: BENCH_LATENCY_COUNT (500), BENCH_BURST (10000), BENCH_USERS (100),
+ * BENCH_CEILING_BURST (10000),
  * BENCH_N8N_LATENCY_COUNT (200), BENCH_N8N_BURST (300),
  * BENCH_CPU_PROF=1 (clients, Node-RED and n8n run with --cpu-prof into bench/out/),
  * BENCH_RESULTS (output file, default bench/RESULTS.md).
@@ -31,7 +32,7 @@ import os from 'node:os';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startSimulator, type Simulator } from '../simulator';
-import { CPU_PROF, enabled, IDLE_SECONDS, PARTS, PROF_DIR, USERS } from './config';
+import { CEILING_BURST, CPU_PROF, enabled, IDLE_SECONDS, PARTS, PROF_DIR, USERS } from './config';
 import { loadNodeRedHarness, projectRoot, type FlowNode, type NodeRedHandle } from './harness-loader';
 import { echoRun, log, measureBurst, msSince, now } from './measure';
 import { runN8nEcho, startN8nEcho, type N8nSession } from './n8n';
@@ -167,7 +168,7 @@ async function main(): Promise<void> {
         }
         return drain.received;
       };
-      results.ceiling = await measureBurst(sim, bot.botId, progress, () => lastProgressAt, 'ceiling');
+      results.ceiling = await measureBurst(sim, bot.botId, progress, () => lastProgressAt, 'ceiling', CEILING_BURST);
       log(`  delivered to a bare getupdates loop: ${results.ceiling.rate.toFixed(0)} msg/s`);
       await drain.stop();
     }
