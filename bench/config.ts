@@ -20,11 +20,19 @@ const only = (process.env.BENCH_ONLY ?? '')
 for (const part of only) if (!PARTS.includes(part as Part)) throw new Error(`BENCH_ONLY: unknown part "${part}" (parts: ${PARTS.join(', ')})`);
 export const enabled = (part: Part): boolean => only.length === 0 || only.includes(part);
 
-export const LATENCY_COUNT = envInt('BENCH_LATENCY_COUNT', 500);
+/**
+ * bare, core and Node-RED are measured in ROUNDS alternating rounds (bare, core,
+ * Node-RED, bare, …) so drift of the machine hits all of them alike; the counts
+ * below are per round (each round also sends LATENCY_WARMUP first).
+ */
+export const ROUNDS = envInt('BENCH_ROUNDS', 5);
+export const LATENCY_COUNT = envInt('BENCH_LATENCY_COUNT', 200);
 export const LATENCY_WARMUP = 50;
-export const BURST = envInt('BENCH_BURST', 10_000);
+export const BURST = envInt('BENCH_BURST', 3000);
 /** The simulator ceiling (one run, no replies): its own count, so a smaller BENCH_BURST does not shorten it. */
 export const CEILING_BURST = envInt('BENCH_CEILING_BURST', 10_000);
+/** Pause before each measurement of a round, so the previous client's leftover work (GC, journal writes) is not on the next one's clock. */
+export const ROUND_PAUSE_MS = 250;
 export const USERS = envInt('BENCH_USERS', 100);
 export const IDLE_SECONDS = envInt('BENCH_IDLE_SECONDS', 60);
 /** n8n is two orders of magnitude slower per message than the other clients: its own, smaller counts. */

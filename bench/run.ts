@@ -15,11 +15,21 @@
  *             also poll response → execution start
  *   idle      CPU of idle receivers over BENCH_IDLE_SECONDS (default 60)
  *
- * Other knobs: BENCH_LATENCY_COUNT (500), BENCH_BURST (10000), BENCH_USERS (100),
- * BENCH_CEILING_BURST (10000),
+ * bare, core and node-red run in BENCH_ROUNDS (5) alternating rounds: each
+ * client starts once, then every round measures bare, core, Node-RED in turn
+ * (latency, then burst), so drift of the machine hits all three alike. The
+ * table shows medians across rounds, and for core and Node-RED the median of
+ * the per-round ratios to bare with their min–max; the targets are checked on
+ * that median. n8n (too slow to alternate), media, ceiling and idle run once.
+ *
+ * Other knobs: BENCH_ROUNDS (5), per round BENCH_LATENCY_COUNT (200, after 50
+ * warm-up) and BENCH_BURST (3000); BENCH_USERS (100), BENCH_CEILING_BURST (10000),
  * BENCH_N8N_LATENCY_COUNT (200), BENCH_N8N_BURST (300),
  * BENCH_CPU_PROF=1 (clients, Node-RED and n8n run with --cpu-prof into bench/out/),
  * BENCH_RESULTS (output file, default bench/RESULTS.md).
+ *
+ *   BENCH_ONLY=bare,core,node-red BENCH_ROUNDS=3 BENCH_LATENCY_COUNT=50 BENCH_BURST=500 \
+ *     BENCH_RESULTS=/tmp/r.md npm run bench      # a quick check of the rounds
  *
  * The simulator runs in this process; every client runs in its own process, so
  * the round trip is measured at the simulator for all of them: high-resolution
@@ -32,12 +42,12 @@ import os from 'node:os';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startSimulator, type Simulator } from '../simulator';
-import { CEILING_BURST, CPU_PROF, enabled, IDLE_SECONDS, PARTS, PROF_DIR, USERS } from './config';
+import { CEILING_BURST, CPU_PROF, enabled, IDLE_SECONDS, PARTS, PROF_DIR, ROUND_PAUSE_MS, ROUNDS, USERS } from './config';
 import { loadNodeRedHarness, projectRoot, type FlowNode, type NodeRedHandle } from './harness-loader';
 import { echoRun, log, measureBurst, msSince, now } from './measure';
 import { runN8nEcho, startN8nEcho, type N8nSession } from './n8n';
 import { hostRootPid, idleCpu, processTarget, settle, treeTarget, type CpuTarget } from './proc-cpu';
-import { buildTable, hardware, printTable, resultsPath, writeResults, type Results } from './report';
+import { buildRoundsTable, buildTable, hardware, printTable, resultsPath, writeResults, type Results, type RoundHost } from './report';
 
 // ---------- client processes ----------
 
@@ -124,7 +134,7 @@ const fmtPct = (v: number | undefined): string => (v === undefined ? 'n/a' : `${
 
 async function main(): Promise<void> {
   const loadBefore = os.loadavg();
-  const results: Results = { echo: {}, idleEmpty: new Map(), errors: [] };
+  const results: Results = { rounds: {}, echo: {}, idleEmpty: new Map(), errors: [] };
   log('Message-path benchmark (WeChat iLink node pack)');
   for (const line of hardware(loadBefore, loadBefore)) log(`  ${line}`);
   log(`  Parts: ${PARTS.filter(enabled).join(', ')}`);
@@ -173,34 +183,60 @@ async function main(): Promise<void> {
       await drain.stop();
     }
 
+    // bare, core and Node-RED: each client process (and Node-RED) starts once, with its own
+    // simulator; then ROUNDS rounds run them in turn (bare, core, Node-RED, bare, …), so
+    // drift of the machine over the minute this takes hits all of them alike.
+    const roundTargets: Array<{ host: RoundHost; sim: Simulator; botId: string }> = [];
     for (const mode of ['bare', 'core'] as const) {
       if (!enabled(mode)) continue;
       log(`\n[${mode}] echo client in a child process`);
       const sim = await startSimulator();
       sims.push(sim);
       const bot = sim.admin.createBot();
-      const client = await startClient(mode, sim, bot.token, mode);
-      clients.push(client);
-      results.echo[mode] = await echoRun(sim, bot.botId, mode);
-      await client.stop();
+      clients.push(await startClient(mode, sim, bot.token, mode));
+      roundTargets.push({ host: mode, sim, botId: bot.botId });
     }
 
-    let redSim: Simulator | undefined;
     if (enabled('node-red')) {
       log('\n[node-red] Node-RED 5 runtime, ilink-in → ilink-send');
-      const harness = loadNodeRedHarness();
-      redSim = await startSimulator();
-      sims.push(redSim);
-      const bot = redSim.admin.createBot();
-      const env: Record<string, string> = {};
-      if (CPU_PROF) env.NODE_OPTIONS = `--cpu-prof --cpu-prof-dir=${PROF_DIR} --cpu-prof-name=node-red-${Date.now()}.cpuprofile`;
-      red = await harness.startNodeRed({ version: 5, nodesDir: [projectRoot], name: 'bench-node-red', env, startTimeoutMs: 60_000 });
-      results.nodeRedVersion = red.runtimeVersion();
-      const sets = (await red.nodes()).filter((s) => s.module === 'n8n-nodes-wechat-ilink');
-      const broken = sets.filter((s) => s.err);
-      if (sets.length === 0 || broken.length) throw new Error(`Node-RED did not load the package: ${JSON.stringify(broken)}`);
-      await red.deploy(echoFlow(redSim, bot), { [CONFIG_ID]: { token: bot.token } });
-      results.echo['node-red'] = await echoRun(redSim, bot.botId, 'node-red');
+      try {
+        const harness = loadNodeRedHarness();
+        const redSim = await startSimulator();
+        sims.push(redSim);
+        const bot = redSim.admin.createBot();
+        const env: Record<string, string> = {};
+        if (CPU_PROF) env.NODE_OPTIONS = `--cpu-prof --cpu-prof-dir=${PROF_DIR} --cpu-prof-name=node-red-${Date.now()}.cpuprofile`;
+        const t0 = now();
+        red = await harness.startNodeRed({ version: 5, nodesDir: [projectRoot], name: 'bench-node-red', env, startTimeoutMs: 60_000 });
+        results.nodeRedVersion = red.runtimeVersion();
+        const sets = (await red.nodes()).filter((s) => s.module === 'n8n-nodes-wechat-ilink');
+        const broken = sets.filter((s) => s.err);
+        if (sets.length === 0 || broken.length) throw new Error(`Node-RED did not load the package: ${JSON.stringify(broken)}`);
+        await red.deploy(echoFlow(redSim, bot), { [CONFIG_ID]: { token: bot.token } });
+        log(`  Node-RED up with the flow deployed in ${(msSince(t0) / 1000).toFixed(1)} s`);
+        roundTargets.push({ host: 'node-red', sim: redSim, botId: bot.botId });
+      } catch (error) {
+        // The rounds of bare and core still run; idle does not count a Node-RED without the flow.
+        await red?.stop().catch(() => undefined);
+        red = undefined;
+        results.errors.push(`node-red: ${(error as Error).stack ?? String(error)}`);
+        log(`  ERROR: ${(error as Error).message}`);
+      }
+    }
+
+    if (roundTargets.length > 0) {
+      log(`\n[rounds] ${ROUNDS} alternating rounds of ${roundTargets.map((t) => t.host).join(', ')}`);
+      const t0 = now();
+      for (let round = 1; round <= ROUNDS; round++) {
+        log(`\n[round ${round}/${ROUNDS}]`);
+        for (const target of roundTargets) {
+          await sleep(ROUND_PAUSE_MS);
+          (results.rounds[target.host] ??= []).push(await echoRun(target.sim, target.botId, `${target.host}-r${round}`));
+        }
+      }
+      log(`\n  ${ROUNDS} rounds in ${(msSince(t0) / 1000).toFixed(1)} s`);
+      // The idle part starts its own bare and core clients.
+      for (const client of clients.splice(0)) await client.stop();
     }
 
     if (enabled('n8n')) {
@@ -269,7 +305,12 @@ async function main(): Promise<void> {
   log('\nResults');
   for (const line of hardware(loadBefore, loadAfter, results)) log(`  ${line}`);
   printTable(rows);
-  writeResults(results, rows, loadBefore, loadAfter);
+  const roundRows = buildRoundsTable(results);
+  if (roundRows) {
+    log('\nRounds (in the order measured)');
+    printTable(roundRows);
+  }
+  writeResults(results, rows, roundRows, loadBefore, loadAfter);
   log(`\nWrote ${resultsPath()}`);
   if (results.errors.length) {
     for (const e of results.errors) log(`error: ${e}`);
