@@ -65,7 +65,7 @@ function asBoolean(value: unknown): boolean | undefined {
  * parsing; a number here means someone parsed with plain JSON.parse, and its
  * digits are the best that is left, so they are kept rather than dropped.
  */
-function asIdString(value: unknown): string | undefined {
+export function asIdString(value: unknown): string | undefined {
   if (typeof value === 'string') return value;
   if (typeof value === 'number' && Number.isFinite(value)) return Number.isInteger(value) ? BigInt(value).toString() : String(value);
   if (typeof value === 'bigint') return value.toString();
@@ -226,7 +226,7 @@ function quoteFromWire(value: unknown, depth: number): Quote | undefined {
 }
 
 /** The text an item contributes: its text, or a voice item's transcript. */
-function itemText(item: Item): string | undefined {
+export function itemText(item: Item): string | undefined {
   if (typeof item.text === 'string' && item.text !== '') return item.text;
   const transcript = item.voice?.transcript;
   return typeof transcript === 'string' && transcript !== '' ? transcript : undefined;

@@ -75,6 +75,14 @@ export interface Quote {
   text?: string;
   /** Newer clients quote by server message ID only (uint64 string). */
   messageId?: string;
+  /**
+   * Set on an ID-only quote (§10): true when its text and item were filled in
+   * from the local cache of recent messages, false when the quoted message
+   * was not there (too old, or from before this bot's state began).
+   */
+  restored?: boolean;
+  /** Who wrote the quoted message, when restored: a user ID, or '' for the bot itself. */
+  from?: string;
 }
 
 export interface Item {

@@ -2,23 +2,35 @@
  * The getupdates long poller (§5). Single-use: start() once, stop() aborts the
  * in-flight request at once.
  *
- * Delivery is at-least-once with dedupe: a message is marked handled (and the
- * state saved) right after the handler returns, and the cursor is saved only
- * after the whole batch was handed over. A restart therefore resumes from the
- * last cursor, and the dedupe window drops what was already handled. (The
- * official client saves the cursor first, which loses messages on a crash.)
+ * The real server never replays (§10): what a getupdates answer carried is
+ * gone from the server. So every answer is written to the state's inbox,
+ * together with its cursor, before any of its messages is handed over; a
+ * message leaves the inbox once its handler has finished. A restart hands the
+ * inbox over first, in order. Messages delivered twice (§10) are dropped by
+ * their ID (inbox and dedupe window).
+ *
+ * Handlers run per user: one user's messages one at a time and in order,
+ * different users side by side (`concurrency`). Polling goes on while they
+ * run, up to `maxPending` messages waiting.
  */
 import { systemClock, type Clock } from './clock';
 import { ApiError, HttpError, IlinkError, SessionExpiredError } from './errors';
 import { silentLogger, type Logger } from './log';
 import { claimPoller } from './poll-registry';
-import { toMessage } from './messages';
+import { asIdString, toMessage } from './messages';
 import type { Message } from './model';
-import type { BotState } from './store';
+import { restoreQuote } from './quote-cache';
+import type { BotState, InboxEntry } from './store';
 import { isAbortError, type Transport } from './transport';
-import type { GetUpdatesResponse, WeixinMessage } from './wire';
+import { UserLanes } from './user-lanes';
+import { MessageType, type GetUpdatesResponse, type WeixinMessage } from './wire';
 
-export type MessageHandler = (message: Message, wire: WeixinMessage) => void | Promise<void>;
+export interface HandlerContext {
+  /** Aborts when the poller stops; a handler cut short leaves its message in the inbox for the next start. */
+  signal: AbortSignal;
+}
+
+export type MessageHandler = (message: Message, wire: WeixinMessage, context: HandlerContext) => void | Promise<void>;
 
 export type PollerStatus = 'starting' | 'polling' | 'retrying' | 'paused' | 'stopped' | 'session-expired';
 
@@ -32,6 +44,8 @@ export interface PollerTimings {
   failuresBeforeLongRetry: number;
   /** Pause after -14 with the 'pause' policy (§5.4: one hour). */
   sessionPauseMs: number;
+  /** How long stop() waits for running handlers before leaving their messages in the inbox. */
+  stopGraceMs: number;
 }
 
 /** The longest delay setTimeout honours (2^31 - 1 ms); longer ones fire after 1 ms. */
@@ -43,7 +57,13 @@ export const DEFAULT_POLLER_TIMINGS: PollerTimings = {
   longRetryMs: 30_000,
   failuresBeforeLongRetry: 3,
   sessionPauseMs: 60 * 60 * 1000,
+  stopGraceMs: 500,
 };
+
+/** Users whose messages are handled at the same time, by default. */
+export const DEFAULT_CONCURRENCY = 8;
+/** Messages fetched and waiting (or running) before the poller stops fetching more, by default. */
+export const DEFAULT_MAX_PENDING = 200;
 
 export interface PollerErrorInfo {
   /** 'poll': getupdates failed; 'handler': the handler threw for one message. */
@@ -71,13 +91,25 @@ export interface PollerOptions {
   logger?: Logger;
   onStatus?: (status: PollerStatus, detail?: string) => void;
   onError?: (error: Error, info: PollerErrorInfo) => void;
-  /** Drops messages before the handler and before dedupe bookkeeping; they still count as handled. */
+  /** Drops messages before the handler; they still count as handled. */
   accept?: (message: Message) => boolean;
+  /** Hand over the bot's own echoes (message_type BOT) too. Default false. */
+  includeBotMessages?: boolean;
+  /** How many users' messages are handled at once; each user's stay in order. Default DEFAULT_CONCURRENCY. */
+  concurrency?: number;
+  /** Stop fetching while this many messages wait or run. Default DEFAULT_MAX_PENDING. */
+  maxPending?: number;
   /**
-   * Claims this bot for the poller's lifetime: a second poller with the same
-   * key fails at start() with PollerConflictError naming `owner`.
+   * Where handler errors go when there is no onError (default: the logger).
+   * The client passes stderr when it was given no logger, so they are never silent.
    */
-  exclusive?: { botKey: string; owner: string };
+  unhandledErrorLogger?: Logger;
+  /**
+   * Claims this bot for the poller's lifetime, in this process and across
+   * processes: a second poller with any of the same keys fails at start()
+   * with PollerConflictError naming `owner`.
+   */
+  exclusive?: { botKeys: readonly string[]; owner: string };
 }
 
 export class Poller {
@@ -90,6 +122,9 @@ export class Poller {
   private runPromise: Promise<void> | undefined;
   private nextTimeoutMs: number;
   private statusValue: PollerStatus = 'stopped';
+  private readonly lanes: UserLanes<InboxEntry>;
+  /** Set once stop() gave up on handlers still running: their late results are not recorded. */
+  private abandoned = false;
 
   constructor(options: PollerOptions) {
     this.options = options;
@@ -97,6 +132,12 @@ export class Poller {
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? silentLogger;
     this.nextTimeoutMs = this.timings.initialTimeoutMs;
+    this.lanes = new UserLanes(options.concurrency ?? DEFAULT_CONCURRENCY, (entry) => this.handle(entry));
+  }
+
+  /** Messages fetched and not yet handled (queued or running). */
+  get pending(): number {
+    return this.lanes.pending;
   }
 
   get status(): PollerStatus {
@@ -114,13 +155,16 @@ export class Poller {
    */
   start(): Promise<void> {
     if (this.started) throw new IlinkError('this poller was already started; create a new one');
-    const release = this.options.exclusive ? claimPoller(this.options.exclusive.botKey, this.options.exclusive.owner) : () => undefined;
+    const release = this.options.exclusive ? claimPoller(this.options.exclusive.botKeys, this.options.exclusive.owner) : () => undefined;
     this.started = true;
     this.runPromise = this.run().finally(release);
     return this.runPromise;
   }
 
-  /** Aborts the in-flight poll at once and waits for the loop (and notifystop) to finish. */
+  /**
+   * Aborts the in-flight poll and the handlers' signals at once, and waits for
+   * the loop: for running handlers at most `stopGraceMs`, then notifystop.
+   */
   async stop(): Promise<void> {
     this.abort.abort();
     if (this.runPromise) await this.runPromise.catch(() => undefined);
@@ -136,8 +180,13 @@ export class Poller {
     this.setStatus('starting');
     try {
       if (this.options.notify !== false) await this.notify('notifyStart');
+      // What an earlier run fetched and did not finish goes first, in order.
+      for (const entry of this.options.state.inboxEntries()) this.dispatch(entry);
+      const maxPending = this.options.maxPending ?? DEFAULT_MAX_PENDING;
       let failures = 0;
       while (!signal.aborted) {
+        await this.lanes.whenBelow(maxPending, signal);
+        if (signal.aborted) break;
         let response: GetUpdatesResponse;
         try {
           this.setStatus('polling');
@@ -171,9 +220,14 @@ export class Poller {
         if (typeof hint === 'number' && hint > 0 && hint <= MAX_TIMER_MS) {
           this.nextTimeoutMs = hint;
         }
-        await this.deliver(response);
+        this.accept(response);
       }
     } finally {
+      const stillRunning = await this.lanes.close(this.timings.stopGraceMs);
+      if (stillRunning > 0) {
+        this.abandoned = true;
+        this.logger.warn(`${stillRunning} message handler(s) still running at stop; their messages stay in the inbox for the next start`);
+      }
       if (this.options.notify !== false) await this.notify('notifyStop');
       if (this.statusValue !== 'session-expired') this.setStatus('stopped');
     }
@@ -194,32 +248,58 @@ export class Poller {
     }
   }
 
-  private async deliver(response: GetUpdatesResponse): Promise<void> {
+  /** Records a getupdates answer (new messages into the inbox, then the cursor: one write), then queues its messages. */
+  private accept(response: GetUpdatesResponse): void {
     const state = this.options.state;
     const batch = Array.isArray(response.msgs) ? response.msgs : [];
+    const fresh: InboxEntry[] = [];
+    const keys = new Set<string>();
     for (const wire of batch) {
-      // Stopped mid-batch (a host redeploying): the rest of the batch and the cursor stay for the
-      // next poller; what was handled is in the dedupe window, so the batch fetched again repeats nothing.
-      if (this.abort.signal.aborted) return;
       if (!wire || typeof wire !== 'object') continue;
-      const message = toMessage(wire);
-      if (state.hasSeen(message.messageId)) continue;
-      // Known to the handler at once; recorded on disk together with the "handled" mark below.
-      if (message.from && message.contextToken) state.rememberContextToken(message.from, message.contextToken, { flush: false });
-      if (!this.options.accept || this.options.accept(message)) {
-        try {
-          await this.options.handler(message, wire);
-        } catch (error) {
-          // Cut short by stop() (e.g. its download cancelled): not handled, so not marked seen.
-          if (this.abort.signal.aborted) return;
-          // A failing handler never drops the rest of the batch (unlike the official client, §5.6).
-          this.report(asError(error), { source: 'handler', consecutiveFailures: 0, message });
-        }
-      }
-      state.markSeen(message.messageId);
+      const key = inboxKey(wire);
+      // Delivered twice (§10): by the server in one answer or a later one, or still waiting here.
+      if (keys.has(key) || state.isKnown(key)) continue;
+      keys.add(key);
+      fresh.push({ key, msg: wire });
     }
     const next = typeof response.get_updates_buf === 'string' ? response.get_updates_buf : '';
-    if (next) state.setCursor(next);
+    state.batch(() => {
+      for (const entry of fresh) {
+        state.addToInbox(entry);
+        const from = entry.msg.from_user_id;
+        if (from && entry.msg.context_token) state.rememberContextToken(from, entry.msg.context_token, { flush: false });
+      }
+      if (next) state.setCursor(next);
+    });
+    for (const entry of fresh) this.dispatch(entry);
+  }
+
+  private dispatch(entry: InboxEntry): void {
+    this.lanes.push(entry.msg.from_user_id ?? '', entry);
+  }
+
+  /** Runs the handler for one message; marks it handled unless the poller stopped under it. */
+  private async handle(entry: InboxEntry): Promise<void> {
+    const signal = this.abort.signal;
+    // Stopping: what has not started stays in the inbox for the next start.
+    if (signal.aborted) return;
+    const state = this.options.state;
+    const wire = entry.msg;
+    const message = toMessage(wire);
+    restoreQuote(message, state);
+    const skip = (wire.message_type === MessageType.BOT && !this.options.includeBotMessages) || (this.options.accept && !this.options.accept(message));
+    if (!skip) {
+      try {
+        await this.options.handler(message, wire, { signal });
+      } catch (error) {
+        // Cut short by stop() (e.g. its download cancelled): not handled, so it stays in the inbox.
+        if (signal.aborted) return;
+        // A failing handler never drops the rest of the batch (unlike the official client, §5.6).
+        this.report(asError(error), { source: 'handler', consecutiveFailures: 0, message });
+      }
+    }
+    if (this.abandoned) return;
+    state.markSeen(entry.key);
   }
 
   private async notify(endpoint: 'notifyStart' | 'notifyStop'): Promise<void> {
@@ -234,13 +314,22 @@ export class Poller {
   }
 
   private report(error: Error, info: PollerErrorInfo): void {
-    this.logger.warn(
-      info.source === 'handler'
-        ? `message handler failed for message ${info.message?.messageId}: ${error.message}`
-        : `getupdates failed (${info.consecutiveFailures} in a row), retrying in ${info.retryInMs} ms: ${error.message}`,
-    );
+    if (info.source === 'handler') {
+      const line = `message handler failed for message ${info.message?.messageId} from ${info.message?.from}: ${error.message}`;
+      if (this.options.onError) this.logger.warn(line);
+      else (this.options.unhandledErrorLogger ?? this.logger).error(line);
+    } else {
+      this.logger.warn(`getupdates failed (${info.consecutiveFailures} in a row), retrying in ${info.retryInMs} ms: ${error.message}`);
+    }
     this.options.onError?.(error, info);
   }
+}
+
+let localKeys = 0;
+
+/** The message's ID; a message without one (never seen so far) gets a local key, so it can still wait in the inbox. */
+function inboxKey(wire: WeixinMessage): string {
+  return asIdString(wire.message_id) || `local-${process.pid}-${Date.now()}-${++localKeys}`;
 }
 
 function asError(error: unknown): Error {

@@ -142,6 +142,8 @@ export class MessageSender {
     // message_id is a uint64 the transport already turned into a decimal string; anything else is ignored.
     const raw: unknown = response.message_id;
     const messageId = typeof raw === 'string' && /^\d+$/.test(raw) ? raw : typeof raw === 'number' && Number.isSafeInteger(raw) ? String(raw) : '';
+    // A user may quote this message later, by its ID only (§10).
+    if (messageId) this.state.rememberSent(messageId, item);
     return { messageId, clientId, itemType: item.type ?? 0 };
   }
 }

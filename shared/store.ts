@@ -1,6 +1,12 @@
 /**
- * Persisted bot state (§5, §6): the getupdates cursor, the latest context
- * token per user, and a window of recently handled message IDs for dedupe.
+ * Persisted bot state (§5, §6, §10): the getupdates cursor, the latest context
+ * token per user, a window of recently handled message IDs for dedupe, the
+ * inbox of fetched messages not yet handled, and a small cache of recent
+ * messages that ID-only quotes are restored from.
+ *
+ * The inbox exists because the real server never replays (§10): a message a
+ * getupdates answer carried is gone from the server, so it must be on disk
+ * before anything else happens to it, and stays there until it was handled.
  *
  * BotState hands each change to the store as a small record, synchronously,
  * before the next message is handed over: that keeps the window in which a
@@ -10,6 +16,7 @@
  */
 import { appendFileSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import type { MessageItem, WeixinMessage } from './wire';
 
 export interface BotStateSnapshot {
   version: 1;
@@ -18,10 +25,38 @@ export interface BotStateSnapshot {
   contextTokens: Record<string, string>;
   /** Recently handled message IDs, oldest first. */
   seenMessageIds: string[];
+  /** Fetched and not yet handled, in the order they arrived. */
+  inbox: InboxEntry[];
+  /** Recent inbound and outbound messages, oldest first (for ID-only quotes, §10). */
+  recent: RecentMessage[];
 }
 
-/** One change to the state, as stores record it. */
-export type StateChange = { cursor: string } | { token: [userId: string, token: string] } | { forget: string } | { seen: string };
+/** A fetched message waiting to be handled. `key` is its message_id (or a local key when it has none). */
+export interface InboxEntry {
+  key: string;
+  msg: WeixinMessage;
+}
+
+/** What a quote of a message needs: who wrote it and its body item (text cut to RECENT_TEXT_LIMIT). */
+export interface RecentMessage {
+  id: string;
+  /** The sender; '' for the bot's own messages. */
+  from: string;
+  item: MessageItem;
+}
+
+/**
+ * One change to the state, as stores record it. `seen` marks a message
+ * handled: it leaves the inbox (its body going to the recent cache) and
+ * enters the dedupe window.
+ */
+export type StateChange =
+  | { cursor: string }
+  | { token: [userId: string, token: string] }
+  | { forget: string }
+  | { seen: string }
+  | { fetched: InboxEntry }
+  | { recent: RecentMessage };
 
 export interface StateStore {
   load(): BotStateSnapshot | undefined;
@@ -31,9 +66,13 @@ export interface StateStore {
 
 export const DEFAULT_DEDUPE_WINDOW = 2000;
 export const MAX_CONTEXT_TOKENS = 5000;
+/** How many recent messages a quote can be restored from (the state is rewritten whole now and then, so keep it small). */
+export const MAX_RECENT_MESSAGES = 300;
+/** Quoted text kept per recent message, in UTF-16 units. */
+export const RECENT_TEXT_LIMIT = 1000;
 
 export function emptySnapshot(): BotStateSnapshot {
-  return { version: 1, cursor: '', contextTokens: {}, seenMessageIds: [] };
+  return { version: 1, cursor: '', contextTokens: {}, seenMessageIds: [], inbox: [], recent: [] };
 }
 
 /** Accepts anything that came back from disk or host storage, keeping only well-formed parts. */
@@ -50,13 +89,38 @@ export function normalizeSnapshot(value: unknown): BotStateSnapshot {
   if (Array.isArray(raw.seenMessageIds)) {
     snapshot.seenMessageIds = raw.seenMessageIds.filter((id): id is string => typeof id === 'string' && id !== '');
   }
+  if (Array.isArray(raw.inbox)) snapshot.inbox = raw.inbox.filter(isInboxEntry);
+  if (Array.isArray(raw.recent)) snapshot.recent = raw.recent.filter(isRecentMessage);
   return snapshot;
+}
+
+function isInboxEntry(value: unknown): value is InboxEntry {
+  const entry = value as Partial<InboxEntry> | null;
+  return typeof entry?.key === 'string' && entry.key !== '' && typeof entry.msg === 'object' && entry.msg !== null;
+}
+
+function isRecentMessage(value: unknown): value is RecentMessage {
+  const entry = value as Partial<RecentMessage> | null;
+  return typeof entry?.id === 'string' && entry.id !== '' && typeof entry.from === 'string' && typeof entry.item === 'object' && entry.item !== null;
+}
+
+/** The item a quote of this message shows: its first text item, else its first item; long text cut. */
+export function recentMessageOf(id: string, msg: WeixinMessage): RecentMessage | undefined {
+  const items = Array.isArray(msg.item_list) ? msg.item_list : [];
+  const body = items.find((item) => item?.type === 1 && item.text_item?.text) ?? items.find((item) => item && typeof item === 'object');
+  if (!id || !body) return undefined;
+  const text = body.text_item?.text;
+  // The quote of the quoted message is not kept: quotes do not chain through the cache.
+  const { ref_msg: _quote, ...item } = body;
+  if (typeof text === 'string' && text.length > RECENT_TEXT_LIMIT) item.text_item = { ...item.text_item, text: text.slice(0, RECENT_TEXT_LIMIT) };
+  return { id, from: msg.from_user_id ?? '', item };
 }
 
 /** Applies changes to a snapshot in place (the one rule every store shares). */
 export function applyChanges(snapshot: BotStateSnapshot, changes: readonly StateChange[], dedupeWindow = DEFAULT_DEDUPE_WINDOW): void {
   let seenGrew = false;
   let tokensGrew = false;
+  let recentGrew = false;
   for (const change of changes) {
     if ('cursor' in change) snapshot.cursor = change.cursor;
     else if ('token' in change) {
@@ -68,11 +132,26 @@ export function applyChanges(snapshot: BotStateSnapshot, changes: readonly State
     else if ('seen' in change) {
       snapshot.seenMessageIds.push(change.seen);
       seenGrew = true;
+      const at = snapshot.inbox.findIndex((entry) => entry.key === change.seen);
+      if (at >= 0) {
+        const recent = recentMessageOf(change.seen, snapshot.inbox[at].msg);
+        if (recent) {
+          snapshot.recent.push(recent);
+          recentGrew = true;
+        }
+        snapshot.inbox.splice(at, 1);
+      }
+    } else if ('fetched' in change) {
+      if (!snapshot.inbox.some((entry) => entry.key === change.fetched.key)) snapshot.inbox.push(change.fetched);
+    } else if ('recent' in change) {
+      snapshot.recent.push(change.recent);
+      recentGrew = true;
     }
   }
   if (seenGrew && snapshot.seenMessageIds.length > dedupeWindow) {
     snapshot.seenMessageIds.splice(0, snapshot.seenMessageIds.length - dedupeWindow);
   }
+  if (recentGrew && snapshot.recent.length > MAX_RECENT_MESSAGES) snapshot.recent.splice(0, snapshot.recent.length - MAX_RECENT_MESSAGES);
   if (tokensGrew) {
     const users = Object.keys(snapshot.contextTokens);
     for (let i = 0; i < users.length - MAX_CONTEXT_TOKENS; i++) delete snapshot.contextTokens[users[i]];
@@ -81,8 +160,9 @@ export function applyChanges(snapshot: BotStateSnapshot, changes: readonly State
 
 export class MemoryStateStore implements StateStore {
   private snapshot: BotStateSnapshot | undefined;
-  constructor(initial?: BotStateSnapshot) {
-    this.snapshot = initial ? structuredClone(initial) : undefined;
+  /** `initial` may come from an older version (no inbox yet): what is missing starts empty. */
+  constructor(initial?: Partial<BotStateSnapshot>) {
+    this.snapshot = initial ? normalizeSnapshot(structuredClone(initial)) : undefined;
   }
   load(): BotStateSnapshot | undefined {
     return this.snapshot ? structuredClone(this.snapshot) : undefined;
@@ -203,6 +283,8 @@ function parseJournalLine(line: string): { n: number; change: StateChange } | un
   if (typeof entry.cursor === 'string') return { n: entry.n, change: { cursor: entry.cursor } };
   if (typeof entry.seen === 'string' && entry.seen) return { n: entry.n, change: { seen: entry.seen } };
   if (typeof entry.forget === 'string') return { n: entry.n, change: { forget: entry.forget } };
+  if (isInboxEntry(entry.fetched)) return { n: entry.n, change: { fetched: entry.fetched } };
+  if (isRecentMessage(entry.recent)) return { n: entry.n, change: { recent: entry.recent } };
   const token = entry.token;
   if (Array.isArray(token) && typeof token[0] === 'string' && typeof token[1] === 'string' && token[1]) {
     return { n: entry.n, change: { token: [token[0], token[1]] } };
@@ -244,6 +326,8 @@ export class BotState {
   private readonly tokens: Map<string, string>;
   private readonly seen: Set<string>;
   private readonly seenOrder: string[];
+  private readonly inbox: Map<string, WeixinMessage>;
+  private readonly recent: Map<string, RecentMessage>;
   private pending: StateChange[] = [];
   private batchDepth = 0;
 
@@ -256,6 +340,8 @@ export class BotState {
     this.tokens = new Map(Object.entries(snapshot.contextTokens));
     this.seenOrder = snapshot.seenMessageIds.slice(-dedupeWindow);
     this.seen = new Set(this.seenOrder);
+    this.inbox = new Map(snapshot.inbox.map((entry) => [entry.key, entry.msg]));
+    this.recent = new Map(snapshot.recent.map((entry) => [entry.id, entry]));
   }
 
   get cursor(): string {
@@ -274,8 +360,7 @@ export class BotState {
 
   /**
    * Remembers a user's latest token. With `{ flush: false }` the change is
-   * kept in memory and recorded with the next change (the poller records it
-   * together with the message's "handled" mark: one write per message).
+   * kept in memory and recorded with the next change.
    */
   rememberContextToken(userId: string, token: string, options: { flush?: boolean } = {}): void {
     if (!userId || !token || this.tokens.get(userId) === token) return;
@@ -290,10 +375,33 @@ export class BotState {
     if (this.tokens.delete(userId)) this.change({ forget: userId });
   }
 
+  /** Handled already (in the dedupe window). */
   hasSeen(messageId: string): boolean {
     return messageId !== '' && this.seen.has(messageId);
   }
 
+  /** Handled already, or fetched and waiting in the inbox: a message delivered again is dropped. */
+  isKnown(key: string): boolean {
+    return this.hasSeen(key) || this.inbox.has(key);
+  }
+
+  /** Keeps a fetched message until markSeen(key); use inside batch() to record a whole answer in one write. */
+  addToInbox(entry: InboxEntry): void {
+    if (this.isKnown(entry.key)) return;
+    this.inbox.set(entry.key, entry.msg);
+    this.change({ fetched: entry });
+  }
+
+  /** The fetched messages not yet handled, oldest first. */
+  inboxEntries(): InboxEntry[] {
+    return [...this.inbox].map(([key, msg]) => ({ key, msg }));
+  }
+
+  get inboxSize(): number {
+    return this.inbox.size;
+  }
+
+  /** Marks a message handled: it leaves the inbox (its body kept for quotes) and enters the dedupe window. */
   markSeen(messageId: string): void {
     if (!messageId || this.seen.has(messageId)) {
       this.flush(); // still record what was waiting (a token noted for this message)
@@ -302,7 +410,27 @@ export class BotState {
     this.seen.add(messageId);
     this.seenOrder.push(messageId);
     while (this.seenOrder.length > this.dedupeWindow) this.seen.delete(this.seenOrder.shift() as string);
+    const fetched = this.inbox.get(messageId);
+    if (fetched) {
+      this.inbox.delete(messageId);
+      const recent = recentMessageOf(messageId, fetched);
+      if (recent) this.keepRecent(recent);
+    }
     this.change({ seen: messageId });
+  }
+
+  /** Remembers a message the bot sent (by its server message ID), so that a quote of it can be restored. */
+  rememberSent(messageId: string, item: MessageItem): void {
+    const recent = recentMessageOf(messageId, { from_user_id: '', item_list: [item] });
+    if (!recent) return;
+    this.keepRecent(recent);
+    this.change({ recent });
+  }
+
+  /** A recent message by its server ID: handled, waiting in the inbox, or sent by the bot. */
+  recentMessage(messageId: string): RecentMessage | undefined {
+    const fetched = this.inbox.get(messageId);
+    return fetched ? recentMessageOf(messageId, fetched) : this.recent.get(messageId);
   }
 
   snapshot(): BotStateSnapshot {
@@ -311,6 +439,8 @@ export class BotState {
       cursor: this.cursorValue,
       contextTokens: Object.fromEntries(this.tokens),
       seenMessageIds: [...this.seenOrder],
+      inbox: this.inboxEntries(),
+      recent: [...this.recent.values()],
     };
   }
 
@@ -323,6 +453,12 @@ export class BotState {
       this.batchDepth--;
       this.flush();
     }
+  }
+
+  private keepRecent(recent: RecentMessage): void {
+    this.recent.delete(recent.id);
+    this.recent.set(recent.id, recent);
+    while (this.recent.size > MAX_RECENT_MESSAGES) this.recent.delete(this.recent.keys().next().value as string);
   }
 
   private change(change: StateChange): void {
