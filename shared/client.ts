@@ -4,10 +4,10 @@
  * Hosts (n8n, Node-RED) and scripts use only this and the exported types.
  */
 import { createHash } from 'node:crypto';
-import { basename } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { systemClock, type Clock } from './clock';
 import { ApiError, IlinkError, SessionExpiredError, ValidationError } from './errors';
-import { redactingLogger, silentLogger, type Logger } from './log';
+import { redactingLogger, silentLogger, stderrLogger, type Logger } from './log';
 import type { LoginCredentials } from './login';
 import { buildMediaItem, downloadMedia, MediaError, pickMediaItem, uploadMedia, type DownloadedMedia, type DownloadOptions, type UploadedMedia, type UploadOptions, type UploadSource } from './media';
 import type { Item, Message } from './model';
@@ -59,12 +59,17 @@ export class ILinkClient {
   readonly maxMediaBytes: number | undefined;
   private readonly sender: MessageSender;
   private readonly dispatcher: ClientOptions['dispatcher'];
+  /** Every key a receiver of this bot claims: the bot ID, the token's hash, the state file. */
+  private readonly receiverKeys: string[];
+  /** Where handler errors go when the caller gave no logger (never silent). */
+  private readonly unhandledErrorLogger: Logger | undefined;
   private sessionBlocked: SessionExpiredError | undefined;
 
   constructor(options: ClientOptions) {
     const token = options.token?.trim();
     if (!token) throw new IlinkError('no bot token: log in with the QR code first and store the token in the credential');
     this.logger = redactingLogger(options.logger ?? silentLogger, () => [token]);
+    this.unhandledErrorLogger = options.logger ? undefined : redactingLogger(stderrLogger, () => [token]);
     this.transport = new Transport({ ...options, token, logger: this.logger });
     this.botId = options.botId || undefined;
     this.botKey = botKeyFor(this.botId, token);
@@ -74,6 +79,9 @@ export class ILinkClient {
     this.dispatcher = options.dispatcher;
     this.clock = options.clock ?? systemClock;
     this.state = toBotState(options.state);
+    // A client built from the same token without the bot ID still meets this bot's claim (by the token's hash).
+    this.receiverKeys = [this.botKey, tokenKey(token)];
+    if (typeof options.state === 'string') this.receiverKeys.push(`state-file:${resolve(options.state)}`);
     this.sender = new MessageSender(this.transport, this.state, options.clientIdPrefix);
     this.typing = new TypingIndicator(this.transport, new TypingTicketCache(this.transport, this.clock), this.clock, this.logger);
   }
@@ -120,7 +128,8 @@ export class ILinkClient {
       handler,
       clock: this.clock,
       logger: this.logger,
-      exclusive: { botKey: this.botKey, owner: owner ?? 'another listener' },
+      unhandledErrorLogger: this.unhandledErrorLogger,
+      exclusive: { botKeys: this.receiverKeys, owner: owner ?? `a listener in process ${process.pid}` },
       onStatus: (status, detail) => {
         // While the session is expired (or paused after -14), outbound sends are refused (§5.4).
         if (status === 'polling') this.sessionBlocked = undefined;
@@ -230,7 +239,11 @@ export class ILinkClient {
 
 /** A stable key for a bot: its ID, or a hash of its token (never the token itself). */
 export function botKeyFor(botId: string | undefined, token: string): string {
-  return botId?.trim() || `token-${createHash('sha256').update(token.trim()).digest('hex').slice(0, 16)}`;
+  return botId?.trim() || tokenKey(token);
+}
+
+function tokenKey(token: string): string {
+  return `token-${createHash('sha256').update(token.trim()).digest('hex').slice(0, 16)}`;
 }
 
 function isUploaded(source: UploadSource | UploadedMedia): source is UploadedMedia {

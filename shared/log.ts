@@ -11,6 +11,14 @@ export interface Logger {
 
 export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
+/** Warnings and errors to stderr; for what must never be silent when the caller gave no logger. */
+export const stderrLogger: Logger = {
+  debug() {},
+  info() {},
+  warn: (message) => process.stderr.write(`wechat-ilink: ${message}\n`),
+  error: (message) => process.stderr.write(`wechat-ilink: ${message}\n`),
+};
+
 export const REDACTED = '[redacted]';
 
 /** Replaces each secret (of 6+ characters, so that short values cannot mangle text) with a marker. */
