@@ -240,7 +240,8 @@ export class Poller {
       return await this.options.transport.post<GetUpdatesResponse>(
         'getUpdates',
         { get_updates_buf: cursor },
-        { signal, timeoutMs: this.nextTimeoutMs },
+        // A body that has begun is read to the end, even past stop() or the timeout: its messages exist nowhere else now (§10).
+        { signal, timeoutMs: this.nextTimeoutMs, readWholeBody: true },
       );
     } catch (error) {
       if (error instanceof HttpError && error.kind === 'timeout') return { ret: 0, msgs: [], get_updates_buf: cursor };

@@ -41,7 +41,17 @@ export interface CallOptions {
   baseUrl?: string;
   /** Query string parameters. */
   query?: Record<string, string | undefined>;
+  /**
+   * Once the answer's headers are in, read its body to the end even when
+   * `signal` aborts or `timeoutMs` runs out, within BODY_TIMEOUT_MS. For
+   * getupdates: the server has handed those messages out and never sends
+   * them again (§10), so a body cut off is messages lost.
+   */
+  readWholeBody?: boolean;
 }
+
+/** The most a body may take with `readWholeBody`, from its headers on. */
+export const BODY_TIMEOUT_MS = 30_000;
 
 /** iLink-App-ClientVersion: (major&0xFF)<<16 | (minor&0xFF)<<8 | (patch&0xFF), as a decimal string (§1). */
 export function encodeClientVersion(version: string): string {
@@ -175,16 +185,31 @@ export class Transport {
 
     const timeoutMs = options.timeoutMs ?? this.timeouts[endpoint];
     const timeout = new AbortController();
-    const timer = timeoutMs > 0 ? setTimeout(() => timeout.abort(), Math.min(timeoutMs, 2_147_483_647)) : undefined;
-    const signal = options.signal ? AbortSignal.any([options.signal, timeout.signal]) : timeout.signal;
+    let timer = timeoutMs > 0 ? setTimeout(() => timeout.abort(), Math.min(timeoutMs, 2_147_483_647)) : undefined;
+    // With readWholeBody, the caller's signal only counts until the headers are in (then `request` is detached from it).
+    const request_ = new AbortController();
+    const forwardAbort = () => request_.abort();
+    options.signal?.addEventListener('abort', forwardAbort, { once: true });
+    timeout.signal.addEventListener('abort', forwardAbort, { once: true });
+    let bodyTimedOut = false;
 
     let statusCode: number;
     let text: string;
     try {
-      const response = await request(url, { method, headers, body, signal, dispatcher: this.dispatcher });
+      const response = await request(url, { method, headers, body, signal: request_.signal, dispatcher: this.dispatcher });
       statusCode = response.statusCode;
+      if (options.readWholeBody) {
+        options.signal?.removeEventListener('abort', forwardAbort);
+        timeout.signal.removeEventListener('abort', forwardAbort);
+        clearTimeout(timer);
+        timer = setTimeout(() => {
+          bodyTimedOut = true;
+          request_.abort();
+        }, BODY_TIMEOUT_MS);
+      }
       text = await response.body.text();
     } catch (error) {
+      if (bodyTimedOut) throw new HttpError(name, 'network', `the answer's body did not arrive within ${BODY_TIMEOUT_MS} ms`, { cause: error });
       if (options.signal?.aborted) throw abortError(options.signal);
       if (timeout.signal.aborted) {
         throw new HttpError(name, 'timeout', `no answer within ${timeoutMs} ms`, { cause: error });
@@ -193,6 +218,7 @@ export class Transport {
       throw new HttpError(name, 'network', `request failed: ${detail}`, { cause: error });
     } finally {
       if (timer) clearTimeout(timer);
+      options.signal?.removeEventListener('abort', forwardAbort);
     }
 
     if (statusCode < 200 || statusCode > 299) {
