@@ -58,6 +58,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const state = new SimState({
     contextTokenTtlMs: resolved.contextTokenTtlMs,
     typingDisplayMs: resolved.typingDisplayMs,
+    replay: resolved.replay,
     accountBaseUrl: accountBase,
   });
   const login = new LoginService({
@@ -95,6 +96,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     redirectUrl: `http://${hostForUrls}:${redirectPort}`,
     strict: resolved.strict,
     longPollTimeoutMs: resolved.longPollTimeoutMs,
+    replay: resolved.replay,
   });
   const router = createRouter(ctx, admin, info);
 

@@ -20,6 +20,12 @@ export interface SimulatorOptions {
   typingDisplayMs?: number;
   /** Path prefix for the API and CDN, e.g. '/prefix', to exercise URL joining (§0). Default none. */
   basePath?: string;
+  /**
+   * Re-deliver on an old, unknown or empty cursor (at-least-once), as earlier
+   * simulator versions did. Default false: like the real server (§10 "No
+   * replay", #164), a getupdates answer consumes what it delivered.
+   */
+  replay?: boolean;
 }
 
 export interface ResolvedOptions {
@@ -32,6 +38,7 @@ export interface ResolvedOptions {
   typingDisplayMs: number;
   /** '' or '/segment[/segment…]' without a trailing slash. */
   basePath: string;
+  replay: boolean;
 }
 
 /** The official client's QR status poll times out after 35 s (§2), so the server answers before that. */
@@ -47,6 +54,7 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
     qrExpireMs: options.qrExpireMs ?? 120_000,
     typingDisplayMs: options.typingDisplayMs ?? 6_000,
     basePath: normalizeBasePath(options.basePath),
+    replay: options.replay ?? false,
   };
 }
 

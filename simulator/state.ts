@@ -144,6 +144,8 @@ export type TokenLookup = { kind: 'valid'; bot: BotInfo } | { kind: 'invalid' };
 export interface StateConfig {
   contextTokenTtlMs: number;
   typingDisplayMs: number;
+  /** Re-deliver on an old, unknown or empty cursor (options.replay). */
+  replay: boolean;
   /** Account API base reported for bots. */
   accountBaseUrl: () => string;
 }
@@ -275,14 +277,25 @@ export class SimState {
   }
 
   /**
-   * Messages past the cursor. The cursor is opaque and mapped server-side; a
-   * known cursor acknowledges everything before its position, an old one
-   * re-delivers (at-least-once). '' or an unknown cursor start at the oldest
-   * unacknowledged message.
+   * The next messages for this cursor. The cursor is opaque and mapped
+   * server-side.
+   *
+   * Default (no replay, §10 #164): an answer consumes what it delivered, so
+   * any cursor, old, unknown or '', gets only messages never delivered.
+   *
+   * replay: a known cursor acknowledges everything before its position, an
+   * old one re-delivers (at-least-once); '' or an unknown cursor start at the
+   * oldest unacknowledged message.
    */
   takeUpdates(botId: string, cursor: string): { msgs: WeixinMessage[]; cursor: string } {
     const bot = this.requireBot(botId);
     const known = bot.cursors.get(cursor);
+    if (!this.config.replay) {
+      const msgs = bot.queue.splice(0, BATCH_CAP);
+      bot.queueStart += msgs.length;
+      if (msgs.length === 0 && known !== undefined) return { msgs, cursor };
+      return { msgs: structuredClone(msgs), cursor: this.mintCursor(bot, bot.queueStart) };
+    }
     const position = Math.max(known ?? bot.queueStart, bot.queueStart);
     if (known !== undefined && position > bot.queueStart) {
       bot.queue.splice(0, position - bot.queueStart);
@@ -295,8 +308,29 @@ export class SimState {
 
   hasUpdates(botId: string, cursor: string): boolean {
     const bot = this.requireBot(botId);
+    // Without replay the queue holds only what was never delivered, whatever the cursor.
+    if (!this.config.replay) return bot.queue.length > 0;
     const position = Math.max(bot.cursors.get(cursor) ?? bot.queueStart, bot.queueStart);
     return position < bot.queueEnd;
+  }
+
+  /** The cursor of an empty answer that takes nothing: the same one when known, else one at the start. */
+  cursorWithoutTaking(botId: string, cursor: string): string {
+    const bot = this.requireBot(botId);
+    return bot.cursors.has(cursor) ? cursor : this.mintCursor(bot, bot.queueStart);
+  }
+
+  /**
+   * No replay: messages of an answer that was never completely written (the
+   * client went away first) go back to the front of the queue, in order.
+   * With replay they were never dropped. Ignored when the bot is gone.
+   */
+  returnUndelivered(botId: string, msgs: WeixinMessage[]): void {
+    const bot = this.bots.get(botId);
+    if (this.config.replay || !bot || msgs.length === 0) return;
+    bot.queue.unshift(...structuredClone(msgs));
+    bot.queueStart -= msgs.length;
+    this.events.emit('inbound', botId);
   }
 
   // ---- Context tokens (§6) ----

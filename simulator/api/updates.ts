@@ -1,7 +1,17 @@
-/** getupdates: the long poll with an opaque cursor (§2, §5). */
+/** getupdates: the long poll with an opaque cursor (§2, §5, §10). */
 import { badParam, SESSION_TIMEOUT } from '../rules';
 import type { Delivery } from '../state';
 import { authedBot, type EndpointSpec } from './types';
+
+/**
+ * A held poll answers this long before the announced longpolling_timeout_ms
+ * (5 %, at least 20 ms, at most 1 s, never more than half). The official
+ * client aborts at exactly that timeout (§5.2); without replay (§10) an answer
+ * it aborted would lose its messages for good.
+ */
+export function holdMarginMs(longPollTimeoutMs: number): number {
+  return Math.min(1000, Math.max(20, Math.round(longPollTimeoutMs * 0.05)), Math.floor(longPollTimeoutMs / 2));
+}
 
 export const getUpdates: EndpointSpec = {
   name: 'getUpdates',
@@ -17,9 +27,16 @@ export const getUpdates: EndpointSpec = {
     if (typeof cursorValue !== 'string') return badParam('get_updates_buf must be a string');
 
     const sessionValid = (): boolean => state.lookupToken(authedBot(call).token).kind === 'valid';
-    if (!state.hasUpdates(botId, cursorValue)) {
+    // Hold until there is something for this cursor. Without replay another
+    // poll may take what woke this one, so it keeps waiting out its time.
+    const deadline = Date.now() + longPollTimeoutMs - holdMarginMs(longPollTimeoutMs);
+    let held = false;
+    while (sessionValid() && !state.hasUpdates(botId, cursorValue)) {
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) break;
+      held = true;
       const outcome = await waits.wait({
-        timeoutMs: longPollTimeoutMs,
+        timeoutMs: remaining,
         res: call.res,
         subscribe: (wake) => {
           const onInbound = (id: string): void => {
@@ -34,10 +51,21 @@ export const getUpdates: EndpointSpec = {
         },
       });
       if (outcome === 'closed' || outcome === 'stopped') return undefined;
+      if (outcome === 'timeout') break;
     }
     // The session may have ended while the poll was held (expireSession, re-login, reset).
     if (!sessionValid()) return SESSION_TIMEOUT;
-    const { msgs, cursor } = state.takeUpdates(botId, cursorValue);
+    // Past the deadline (a late wake, a blocked event loop) the client may be
+    // giving up: answer empty and leave the messages for its next poll.
+    const late = held && Date.now() >= deadline;
+    const { msgs, cursor } = late ? { msgs: [], cursor: state.cursorWithoutTaking(botId, cursorValue) } : state.takeUpdates(botId, cursorValue);
+    if (msgs.length > 0) {
+      const { res } = call;
+      // An answer that was never completely written delivered nothing: its messages go back (no replay only).
+      res.once('close', () => {
+        if (!res.writableFinished) state.returnUndelivered(botId, msgs);
+      });
+    }
     // For latency measurements (admin.onDelivered); costs nothing when nobody listens.
     if (msgs.length > 0 && state.events.listenerCount('delivered') > 0) {
       const messageIds = msgs.map((m) => m.message_id ?? '');

@@ -1,5 +1,7 @@
-/** getupdates: long poll, opaque cursor, at-least-once, uint64 IDs (§2, §5). */
+/** getupdates: long poll, opaque cursor, no replay by default (§10), replay on request, uint64 IDs (§2, §5). */
 import { callApi, useSimulator } from './helpers';
+
+const texts = (result: { json?: Record<string, any> }): string[] => (result.json?.msgs ?? []).map((m: any) => m.item_list[0].text_item.text);
 
 describe('getupdates', () => {
   const sim = useSimulator({ longPollTimeoutMs: 400 });
@@ -51,39 +53,80 @@ describe('getupdates', () => {
     expect(result.text).toMatch(/"msg_id":"\d+"/);
   });
 
-  test('cursor: opaque, advances only when sent back; an old cursor re-delivers', async () => {
+  test('cursor: opaque; no replay: an answer consumes what it delivered (§10 #164)', async () => {
     const bot = sim().admin.createBot();
     sim().admin.injectMessage({ botId: bot.botId, from: 'alice@im.wechat', text: 'one' });
     sim().admin.injectMessage({ botId: bot.botId, from: 'alice@im.wechat', text: 'two' });
     const first = await callApi(sim(), 'getUpdates', { get_updates_buf: '' }, { token: bot.token });
     const cursor = first.json?.get_updates_buf as string;
-    expect(first.json?.msgs.map((m: any) => m.item_list[0].text_item.text)).toEqual(['one', 'two']);
+    expect(texts(first)).toEqual(['one', 'two']);
     expect(cursor).not.toMatch(/^\d+$/);
     expect(cursor.length).toBeGreaterThan(20);
 
-    const again = await callApi(sim(), 'getUpdates', { get_updates_buf: '' }, { token: bot.token });
-    expect(again.json?.msgs).toHaveLength(2);
-
+    // A restart with the old cursor, an empty one or an unknown one brings nothing back, only newer messages.
     sim().admin.injectMessage({ botId: bot.botId, from: 'alice@im.wechat', text: 'three' });
-    const next = await callApi(sim(), 'getUpdates', { get_updates_buf: cursor }, { token: bot.token });
-    expect(next.json?.msgs.map((m: any) => m.item_list[0].text_item.text)).toEqual(['three']);
-    const repeat = await callApi(sim(), 'getUpdates', { get_updates_buf: cursor }, { token: bot.token });
-    expect(repeat.json?.msgs.map((m: any) => m.item_list[0].text_item.text)).toEqual(['three']);
-
-    const acked = await callApi(sim(), 'getUpdates', { get_updates_buf: next.json?.get_updates_buf }, { token: bot.token });
-    expect(acked.json?.msgs).toEqual([]);
-    // Nothing new: the same cursor comes back.
-    expect(acked.json?.get_updates_buf).toBe(next.json?.get_updates_buf);
+    const fromEmpty = await callApi(sim(), 'getUpdates', { get_updates_buf: '' }, { token: bot.token });
+    expect(texts(fromEmpty)).toEqual(['three']);
+    sim().admin.injectMessage({ botId: bot.botId, from: 'alice@im.wechat', text: 'four' });
+    const fromOld = await callApi(sim(), 'getUpdates', { get_updates_buf: cursor }, { token: bot.token });
+    expect(texts(fromOld)).toEqual(['four']);
+    sim().admin.injectMessage({ botId: bot.botId, from: 'alice@im.wechat', text: 'five' });
+    const fromUnknown = await callApi(sim(), 'getUpdates', { get_updates_buf: 'bm90IGEgY3Vyc29yIHdlIG1hZGU=' }, { token: bot.token });
+    expect(texts(fromUnknown)).toEqual(['five']);
   });
 
-  test('sending a cursor back acknowledges what came before it: "" then starts after it', async () => {
+  test('no replay: an old or empty cursor after delivery waits out the poll and answers nothing', async () => {
     const bot = sim().admin.createBot();
     sim().admin.injectMessage({ botId: bot.botId, from: 'alice@im.wechat', text: 'one' });
     const first = await callApi(sim(), 'getUpdates', { get_updates_buf: '' }, { token: bot.token });
-    sim().admin.injectMessage({ botId: bot.botId, from: 'alice@im.wechat', text: 'two' });
-    await callApi(sim(), 'getUpdates', { get_updates_buf: first.json?.get_updates_buf }, { token: bot.token });
-    const restart = await callApi(sim(), 'getUpdates', { get_updates_buf: '' }, { token: bot.token });
-    expect(restart.json?.msgs.map((m: any) => m.item_list[0].text_item.text)).toEqual(['two']);
+    expect(texts(first)).toEqual(['one']);
+    const [again, old] = await Promise.all([
+      callApi(sim(), 'getUpdates', { get_updates_buf: '' }, { token: bot.token }),
+      callApi(sim(), 'getUpdates', { get_updates_buf: first.json?.get_updates_buf }, { token: bot.token }),
+    ]);
+    expect(again.json).toMatchObject({ ret: 0, msgs: [] });
+    expect(old.json).toMatchObject({ ret: 0, msgs: [] });
+    // Nothing new for a known cursor: the same cursor comes back.
+    expect(old.json?.get_updates_buf).toBe(first.json?.get_updates_buf);
+  });
+
+  test('no replay: two held polls share a message, it goes to one of them only', async () => {
+    const bot = sim().admin.createBot();
+    const polls = [0, 1].map(() => callApi(sim(), 'getUpdates', { get_updates_buf: '' }, { token: bot.token }));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const { messageId } = sim().admin.injectMessage({ botId: bot.botId, from: 'alice@im.wechat', text: 'once' });
+    const answers = await Promise.all(polls);
+    expect(answers.flatMap((answer) => answer.json?.msgs.map((m: any) => m.message_id))).toEqual([messageId]);
+  });
+
+  test('a held poll answers a little before the announced timeout; a wake after that takes nothing', async () => {
+    const bot = sim().admin.createBot();
+    const started = Date.now();
+    const poll = callApi(sim(), 'getUpdates', { get_updates_buf: '' }, { token: bot.token });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // A blocked event loop: the hold's time is up when the message arrives.
+    while (Date.now() - started < 420) {
+      // busy wait
+    }
+    const { messageId } = sim().admin.injectMessage({ botId: bot.botId, from: 'alice@im.wechat', text: 'late' });
+    const answer = await poll;
+    expect(answer.json).toMatchObject({ ret: 0, msgs: [], longpolling_timeout_ms: 400 });
+    // Not lost: the next poll gets it.
+    const next = await callApi(sim(), 'getUpdates', { get_updates_buf: answer.json?.get_updates_buf }, { token: bot.token });
+    expect(next.json?.msgs.map((m: any) => m.message_id)).toEqual([messageId]);
+  });
+
+  test('no replay: an answer the client abandons before it is completely written gives its messages back', async () => {
+    const bot = sim().admin.createBot();
+    const { messageId } = sim().admin.injectMessage({ botId: bot.botId, from: 'alice@im.wechat', text: 'in flight' });
+    sim().admin.injectFault({ endpoint: 'getUpdates', kind: 'slowBody', delayMs: 100 });
+    const controller = new AbortController();
+    const abandoned = callApi(sim(), 'getUpdates', { get_updates_buf: '' }, { token: bot.token, signal: controller.signal });
+    setTimeout(() => controller.abort(), 150);
+    await expect(abandoned).rejects.toThrow();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const next = await callApi(sim(), 'getUpdates', { get_updates_buf: '' }, { token: bot.token });
+    expect(next.json?.msgs.map((m: any) => m.message_id)).toEqual([messageId]);
   });
 
   test('queues are per bot', async () => {
@@ -141,5 +184,45 @@ describe('getupdates', () => {
     } finally {
       await prefixed.stop();
     }
+  });
+});
+
+// replay: true keeps the simulator's earlier at-least-once cursor (not what the real server does, §10 #164).
+describe('getupdates with replay: true', () => {
+  const sim = useSimulator({ longPollTimeoutMs: 400, replay: true });
+
+  test('cursor advances only when sent back; an old or empty cursor re-delivers', async () => {
+    const bot = sim().admin.createBot();
+    sim().admin.injectMessage({ botId: bot.botId, from: 'alice@im.wechat', text: 'one' });
+    sim().admin.injectMessage({ botId: bot.botId, from: 'alice@im.wechat', text: 'two' });
+    const first = await callApi(sim(), 'getUpdates', { get_updates_buf: '' }, { token: bot.token });
+    const cursor = first.json?.get_updates_buf as string;
+    expect(first.json?.msgs.map((m: any) => m.item_list[0].text_item.text)).toEqual(['one', 'two']);
+    expect(cursor).not.toMatch(/^\d+$/);
+    expect(cursor.length).toBeGreaterThan(20);
+
+    const again = await callApi(sim(), 'getUpdates', { get_updates_buf: '' }, { token: bot.token });
+    expect(again.json?.msgs).toHaveLength(2);
+
+    sim().admin.injectMessage({ botId: bot.botId, from: 'alice@im.wechat', text: 'three' });
+    const next = await callApi(sim(), 'getUpdates', { get_updates_buf: cursor }, { token: bot.token });
+    expect(next.json?.msgs.map((m: any) => m.item_list[0].text_item.text)).toEqual(['three']);
+    const repeat = await callApi(sim(), 'getUpdates', { get_updates_buf: cursor }, { token: bot.token });
+    expect(repeat.json?.msgs.map((m: any) => m.item_list[0].text_item.text)).toEqual(['three']);
+
+    const acked = await callApi(sim(), 'getUpdates', { get_updates_buf: next.json?.get_updates_buf }, { token: bot.token });
+    expect(acked.json?.msgs).toEqual([]);
+    // Nothing new: the same cursor comes back.
+    expect(acked.json?.get_updates_buf).toBe(next.json?.get_updates_buf);
+  });
+
+  test('sending a cursor back acknowledges what came before it: "" then starts after it', async () => {
+    const bot = sim().admin.createBot();
+    sim().admin.injectMessage({ botId: bot.botId, from: 'alice@im.wechat', text: 'one' });
+    const first = await callApi(sim(), 'getUpdates', { get_updates_buf: '' }, { token: bot.token });
+    sim().admin.injectMessage({ botId: bot.botId, from: 'alice@im.wechat', text: 'two' });
+    await callApi(sim(), 'getUpdates', { get_updates_buf: first.json?.get_updates_buf }, { token: bot.token });
+    const restart = await callApi(sim(), 'getUpdates', { get_updates_buf: '' }, { token: bot.token });
+    expect(restart.json?.msgs.map((m: any) => m.item_list[0].text_item.text)).toEqual(['two']);
   });
 });
