@@ -5,7 +5,7 @@
  */
 import type { ApiScenario, SimContext } from './api/types';
 import type { CdnFault } from './cdn';
-import type { FaultSpec } from './faults';
+import type { FaultSpec, PendingFault } from './faults';
 import type { LoginScenario } from './login';
 import type { RecordedRequest, RequestFilter } from './request-log';
 import type {
@@ -116,7 +116,8 @@ export class SimulatorAdmin {
     this.ctx.cdn.injectFault(fault);
   }
 
-  pendingFaults(): FaultSpec[] {
+  /** Queued faults in order, after any armed duplicate faults (see FaultBook.take). */
+  pendingFaults(): PendingFault[] {
     return this.ctx.faults.pending();
   }
 

@@ -17,7 +17,7 @@ import { Waits } from './waits';
 export type { SimulatorOptions } from './options';
 export { SimulatorAdmin } from './admin';
 export type { LoginScenario } from './login';
-export type { FaultSpec, FaultKind } from './faults';
+export type { FaultSpec, FaultKind, PendingFault } from './faults';
 export type { RecordedRequest, RequestFilter } from './request-log';
 export type { BotInfo, CreateBotOptions, Delivery, InjectMessageOptions, InjectedMessage, SentRecord, TypingState, NotificationRecord, TimelineEntry } from './state';
 export type { ApiScenario } from './api/types';

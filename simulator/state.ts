@@ -266,11 +266,7 @@ export class SimState {
       item_list: stampedItems,
       context_token: contextToken,
     };
-    bot.queue.push(message);
-    if (bot.queue.length > QUEUE_CAP) {
-      bot.queue.shift();
-      bot.queueStart += 1;
-    }
+    this.enqueue(bot, message);
     this.addTimeline(bot, { direction: 'in', botId: bot.info.botId, userId: options.from, messageId, items: stampedItems, time: now, recalled: false });
     this.events.emit('inbound', bot.info.botId);
     return { messageId, contextToken };
@@ -330,6 +326,19 @@ export class SimState {
     if (this.config.replay || !bot || msgs.length === 0) return;
     bot.queue.unshift(...structuredClone(msgs));
     bot.queueStart -= msgs.length;
+    this.events.emit('inbound', botId);
+  }
+
+  /**
+   * The `duplicate` fault (§10 "Duplicates", #239): these already delivered
+   * messages go into the queue again, unchanged (same message_id, seq,
+   * context_token, items), and wake held polls. Not a new timeline entry.
+   * Ignored when the bot is gone (reset).
+   */
+  requeueDuplicates(botId: string, msgs: WeixinMessage[]): void {
+    const bot = this.bots.get(botId);
+    if (!bot || msgs.length === 0) return;
+    for (const msg of msgs) this.enqueue(bot, structuredClone(msg));
     this.events.emit('inbound', botId);
   }
 
@@ -503,6 +512,14 @@ export class SimState {
     }
     if (this.bots.size === 1) return [...this.bots.values()][0];
     throw new Error(this.bots.size === 0 ? 'no bot exists yet: create one first' : 'several bots exist: pass botId');
+  }
+
+  private enqueue(bot: Bot, message: WeixinMessage): void {
+    bot.queue.push(message);
+    if (bot.queue.length > QUEUE_CAP) {
+      bot.queue.shift();
+      bot.queueStart += 1;
+    }
   }
 
   private mintCursor(bot: Bot, position: number): string {

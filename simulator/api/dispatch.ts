@@ -163,6 +163,9 @@ async function applyFault(ctx: SimContext, res: ServerResponse, fault: FaultSpec
     }
     case 'slowBody':
       return false;
+    case 'duplicate':
+      // Armed by FaultBook.take; getupdates applies it to the next answer that carries messages.
+      return false;
   }
 }
 

@@ -19,7 +19,7 @@ export const getUpdates: EndpointSpec = {
   auth: true,
   async handle(call) {
     const { strict, longPollTimeoutMs } = call.ctx.options;
-    const { state, waits } = call.ctx;
+    const { state, waits, faults } = call.ctx;
     const botId = authedBot(call).botId;
     // sync_buf is declared but deprecated: the official client never sends it (§2).
     if (strict && 'sync_buf' in call.body) return badParam('sync_buf is deprecated; send get_updates_buf');
@@ -65,6 +65,15 @@ export const getUpdates: EndpointSpec = {
       res.once('close', () => {
         if (!res.writableFinished) state.returnUndelivered(botId, msgs);
       });
+      // §10 "Duplicates": an armed duplicate fault delivers these again, delayMs after this answer.
+      const duplicate = faults.takeArmedDuplicate();
+      if (duplicate) {
+        res.once('finish', () => {
+          void waits.delay(duplicate.delayMs ?? 1000).then((outcome) => {
+            if (outcome === 'timeout') state.requeueDuplicates(botId, msgs);
+          });
+        });
+      }
     }
     // For latency measurements (admin.onDelivered); costs nothing when nobody listens.
     if (msgs.length > 0 && state.events.listenerCount('delivered') > 0) {

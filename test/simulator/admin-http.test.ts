@@ -62,6 +62,16 @@ describe('admin HTTP API', () => {
     expect((await http(admin('/expire-session'), { json: {} })).status).toBe(400);
   });
 
+  test('POST /_admin/faults takes a duplicate fault', async () => {
+    const bot = sim().admin.createBot();
+    const { messageId } = sim().admin.injectMessage({ botId: bot.botId, from: 'alice@im.wechat', text: 'hi' });
+    expect((await http(admin('/faults'), { json: { endpoint: 'getUpdates', kind: 'duplicate', delayMs: 20 } })).json).toEqual({ ok: true });
+    expect((await http(admin('/faults'), { json: { endpoint: 'sendMessage', kind: 'duplicate' } })).status).toBe(400);
+    const first = await callApi(sim(), 'getUpdates', { get_updates_buf: '' }, { token: bot.token });
+    const second = await callApi(sim(), 'getUpdates', { get_updates_buf: first.json?.get_updates_buf }, { token: bot.token });
+    expect([...first.json?.msgs, ...second.json?.msgs].map((m: any) => m.message_id)).toEqual([messageId, messageId]);
+  });
+
   test('login scenario and QR actions', async () => {
     await http(admin('/login-scenario'), { json: { verifyCode: true } });
     const { qrcode } = await getQrcode(sim());

@@ -79,6 +79,52 @@ describe('faults', () => {
     expect(typeof result.json?.typing_ticket).toBe('string');
   });
 
+  test('duplicate: the same messages arrive again in a later answer, delayMs later (§10 #239)', async () => {
+    const bot = sim().admin.createBot();
+    const { messageId } = sim().admin.injectMessage({ botId: bot.botId, from: 'alice@im.wechat', text: 'twice' });
+    sim().admin.injectFault({ endpoint: 'getUpdates', kind: 'duplicate', delayMs: 50 });
+    const first = await callApi(sim(), 'getUpdates', { get_updates_buf: '' }, { token: bot.token });
+    const delivered = Date.now();
+    expect(first.json?.msgs.map((m: any) => m.message_id)).toEqual([messageId]);
+    expect(sim().admin.pendingFaults()).toEqual([]);
+
+    const second = await callApi(sim(), 'getUpdates', { get_updates_buf: first.json?.get_updates_buf }, { token: bot.token });
+    expect(Date.now() - delivered).toBeGreaterThanOrEqual(40);
+    expect(Date.now() - delivered).toBeLessThan(250);
+    expect(second.json?.msgs).toHaveLength(1);
+    // Same message_id and content: a true duplicate, not a new message.
+    expect(second.json?.msgs[0]).toEqual(first.json?.msgs[0]);
+    expect(second.text).toContain(`"message_id":${messageId}`);
+    // Once only.
+    const third = await callApi(sim(), 'getUpdates', { get_updates_buf: second.json?.get_updates_buf }, { token: bot.token });
+    expect(third.json?.msgs).toEqual([]);
+  });
+
+  test('duplicate: taken by an empty answer, it waits for the next answer that carries messages', async () => {
+    const bot = sim().admin.createBot();
+    sim().admin.injectFault({ endpoint: 'getUpdates', kind: 'duplicate', delayMs: 30 });
+    sim().admin.injectFault({ endpoint: 'getUpdates', kind: 'http5xx', status: 502 });
+    const empty = await callApi(sim(), 'getUpdates', { get_updates_buf: '' }, { token: bot.token });
+    expect(empty.json?.msgs).toEqual([]);
+    expect(sim().admin.pendingFaults()).toEqual([
+      { endpoint: 'getUpdates', kind: 'duplicate', delayMs: 30, count: 1, armed: true },
+      { endpoint: 'getUpdates', kind: 'http5xx', status: 502, count: 1 },
+    ]);
+    // The next fault in the queue applies to the next request as usual.
+    expect((await callApi(sim(), 'getUpdates', { get_updates_buf: '' }, { token: bot.token })).status).toBe(502);
+
+    const { messageId } = sim().admin.injectMessage({ botId: bot.botId, from: 'alice@im.wechat', text: 'later' });
+    const first = await callApi(sim(), 'getUpdates', { get_updates_buf: '' }, { token: bot.token });
+    expect(first.json?.msgs.map((m: any) => m.message_id)).toEqual([messageId]);
+    const again = await callApi(sim(), 'getUpdates', { get_updates_buf: first.json?.get_updates_buf }, { token: bot.token });
+    expect(again.json?.msgs.map((m: any) => m.message_id)).toEqual([messageId]);
+    expect(sim().admin.pendingFaults()).toEqual([]);
+  });
+
+  test('duplicate is for getUpdates only', () => {
+    expect(() => sim().admin.injectFault({ endpoint: 'sendMessage', kind: 'duplicate' })).toThrow(/getUpdates only/);
+  });
+
   test('QR endpoints take faults too (a 5xx counts as wait for the client)', async () => {
     const { qrcode } = await getQrcode(sim());
     sim().admin.injectFault({ endpoint: 'getQrcodeStatus', kind: 'http5xx', status: 502 });
