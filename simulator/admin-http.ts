@@ -1,9 +1,11 @@
 /**
  * /_admin/...: the admin API over HTTP (JSON in, JSON out) so tests of
  * out-of-process hosts (Node-RED, n8n) can drive the simulator.
- * IDs stay JSON strings here. See simulator/README.md for the list.
+ * IDs are JSON strings in answers; in request bodies a uint64 ID may also be
+ * a bare number (read exactly, see ADMIN_UINT64_KEYS). See simulator/README.md.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { parseJsonUint64Safe, UINT64_KEYS } from '../shared/json';
 import type { EndpointName } from '../shared/wire';
 import type { SimulatorAdmin } from './admin';
 import type { FaultSpec } from './faults';
@@ -14,6 +16,13 @@ import type { CdnFault } from './cdn';
 import type { InjectMessageOptions, SentRecord } from './state';
 
 type Json = Record<string, unknown>;
+
+/**
+ * Keys whose integer values are read as decimal strings from admin request
+ * bodies, so IDs above 2^53 stay exact: the wire's uint64 keys (message_id,
+ * msg_id, svr_id, e.g. in a raw refMsg).
+ */
+export const ADMIN_UINT64_KEYS: readonly string[] = UINT64_KEYS;
 type AdminHandler = (input: { body: Json; query: URLSearchParams }) => unknown;
 
 export class AdminHttpError extends Error {
@@ -138,7 +147,7 @@ export async function handleAdminHttp(
     if (req.method === 'POST') {
       const raw = (await readBody(req)).toString('utf8');
       if (raw.trim() !== '') {
-        const parsed: unknown = JSON.parse(raw);
+        const parsed: unknown = parseJsonUint64Safe(raw, ADMIN_UINT64_KEYS);
         if (!isPlainObject(parsed)) throw new AdminHttpError(400, 'body must be a JSON object');
         body = parsed;
       }

@@ -62,6 +62,22 @@ describe('admin HTTP API', () => {
     expect((await http(admin('/expire-session'), { json: {} })).status).toBe(400);
   });
 
+  test('POST /_admin/messages keeps uint64 IDs exact: a bare svr_id of 2^64-1 in a raw refMsg reaches the wire unchanged', async () => {
+    const bot = sim().admin.createBot();
+    const raw = `{"botId":"${bot.botId}","from":"alice@im.wechat","text":"q","refMsg":{"svr_id":18446744073709551615,"message_item":{"type":1,"msg_id":9007199254740993,"text_item":{"text":"svr_id: 1"}}}}`;
+    const posted = await request(admin('/messages'), { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: raw });
+    expect(posted.statusCode).toBe(200);
+    await posted.body.text();
+    const updates = await callApi(sim(), 'getUpdates', { get_updates_buf: '' }, { token: bot.token });
+    expect(updates.text).toContain('"svr_id":18446744073709551615');
+    expect(updates.json?.msgs[0].item_list[0].ref_msg).toEqual({
+      svr_id: '18446744073709551615',
+      message_item: { type: 1, msg_id: '9007199254740993', text_item: { text: 'svr_id: 1' } },
+    });
+    // Item msg_id stays a JSON string on the wire (§4).
+    expect(updates.text).toContain('"msg_id":"9007199254740993"');
+  });
+
   test('POST /_admin/faults takes a duplicate fault', async () => {
     const bot = sim().admin.createBot();
     const { messageId } = sim().admin.injectMessage({ botId: bot.botId, from: 'alice@im.wechat', text: 'hi' });
