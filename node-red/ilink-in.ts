@@ -16,9 +16,10 @@ interface IlinkInDef extends NodeDef, InboundFilterFields {
   /** Download image/video/file/voice into msg.payload (voice as WAV). */
   download?: boolean;
   /**
-   * 'on-send' (default, as Node-RED's other input nodes): handled as soon as it is sent into the flow, so
-   * slow flows run side by side; a crash loses what the flow was still doing with a message.
-   * 'after-flow': one message at a time, handled once the flow has finished it (a crash loses none).
+   * 'after-flow' (default): each user's messages enter the flow one at a time, in order, and a message is
+   * handled once the flow has finished it (a crash or redeploy loses none); different users run side by side.
+   * 'on-send': handled as soon as it is sent into the flow; flows overlap even for one user, and a crash
+   * loses what the flow was still doing.
    */
   delivery?: 'after-flow' | 'on-send';
 }
@@ -34,7 +35,7 @@ const STATE_STATUS: Record<ConnectionState, NodeStatus> = {
 };
 
 export = function (RED: NodeAPI): void {
-  // With Delivery "one at a time", handle() returns (and the poller marks the message handled) only once the flow has finished it.
+  // With Delivery "per user, after the flow" (default), handle() returns (and the poller marks the message handled) only once the flow has finished it.
   const completion = new FlowCompletion((RED as NodeAPI & { hooks?: MessageHooks }).hooks);
 
   function IlinkIn(this: RedNode, def: IlinkInDef) {
@@ -58,7 +59,7 @@ export = function (RED: NodeAPI): void {
     // also ends the wait for the flow to finish a msg.
     const closing = new AbortController();
 
-    const waitForFlow = def.delivery === 'after-flow';
+    const waitForFlow = def.delivery !== 'on-send';
     let warnedSlowFlow = false;
     const receiver: Receiver = {
       async handle(message) {
