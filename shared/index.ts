@@ -23,9 +23,11 @@ export * from './login-steps';
 export * from './credential-check';
 
 // Receiving
-export { Poller, DEFAULT_POLLER_TIMINGS, type MessageHandler, type PollerOptions, type PollerStatus, type PollerTimings, type PollerErrorInfo } from './poller';
+export { Poller, DEFAULT_POLLER_TIMINGS, DEFAULT_CONCURRENCY, DEFAULT_MAX_PENDING, type HandlerContext, type MessageHandler, type PollerOptions, type PollerStatus, type PollerTimings, type PollerErrorInfo } from './poller';
 export { pollerTimingsFromEnv, POLLER_TIMINGS_ENV } from './poller-timings';
-export { claimPoller, isPollerClaimed, PollerConflictError } from './poll-registry';
+export { claimPoller, isPollerClaimed, lockDirectory, LOCK_DIR_ENV, PollerConflictError } from './poll-registry';
+export { UserLanes } from './user-lanes';
+export * from './quote-cache';
 export * from './store';
 
 // Sending, typing, text

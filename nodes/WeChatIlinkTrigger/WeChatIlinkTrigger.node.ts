@@ -10,12 +10,12 @@ import {
 import {
   botKeyFor,
   createMessageFilter,
+  DEFAULT_CONCURRENCY,
   MemoryStateStore,
-  normalizeSnapshot,
-  ObjectStateStore,
   pickMediaItem,
   SessionExpiredError,
   ValidationError,
+  type BotState,
   type ILinkClient,
   type Message,
   type PollerTimings,
@@ -23,6 +23,7 @@ import {
 } from '../../shared';
 import { checkCredentials } from '../../shared/credential-check';
 import { clientOptionsFrom, CREDENTIAL_NAME, effectiveToken, readCredentialFields, type IlinkCredentialFields } from '../../credentials/wechat-ilink-fields';
+import { botStatePath, sharedBotState } from '../common/bot-state';
 import { createIlinkClient } from '../common/client';
 import { RELOGIN_HINT } from '../common/node-errors';
 import { EXECUTION_WAIT_MS, waitAtMost } from './execution-wait';
@@ -30,8 +31,8 @@ import { mediaSummary, messageItem, messageJson } from './message-item';
 import { readTriggerSettings, type TriggerSettings } from './trigger-options';
 import { triggerProperties } from './trigger-properties';
 
-/** Where the cursor, context tokens and dedupe window live inside the node's static data. */
-const STATE_KEY = 'ilinkState';
+/** Where versions before 0.2 kept the cursor, context tokens and dedupe window: the node's static data. */
+const LEGACY_STATE_KEY = 'ilinkState';
 
 export class WeChatIlinkTrigger implements INodeType {
   description: INodeTypeDescription = {
@@ -73,12 +74,15 @@ export class WeChatIlinkTrigger implements INodeType {
       });
     }
 
-    // Manual runs ("Listen for test event") start from the stored state but must not move it.
+    // The bot's state is shared by every node of this n8n that uses the bot (nodes/common/bot-state.ts).
+    // Manual runs ("Listen for test event") start from it but must not move it.
     const manual = this.getMode() === 'manual';
     const staticData = this.getWorkflowStaticData('node');
+    const botState = sharedBotState(botStatePath(fields.botId || undefined, effectiveToken(fields)), staticData[LEGACY_STATE_KEY]);
+    if (!manual && LEGACY_STATE_KEY in staticData) delete staticData[LEGACY_STATE_KEY]; // moved into the state file
     const client = createIlinkClient(credentials, {
       logger: this.logger,
-      state: manual ? testListenerState(this, fields, staticData[STATE_KEY]) : new ObjectStateStore(staticData, STATE_KEY),
+      state: manual ? testListenerState(this, fields, botState) : botState,
       context: { workflowId: this.getWorkflow().id, node: node.name },
     });
 
@@ -87,8 +91,8 @@ export class WeChatIlinkTrigger implements INodeType {
     let warnedSlowExecution = false;
 
     const emitMessage = async (message: Message) => {
-      // n8n saves a trigger's static data only when emit() is called. Marking the
-      // message handled first puts it into that save, so a restart of n8n skips it.
+      // Handled once its execution starts: a kill of n8n while it runs does not run it again
+      // (at most once, as n8n's own triggers); the messages behind it wait in the state file's inbox.
       client.state.markSeen(message.messageId);
       const item = await buildItem(this, client, message, settings);
       const waitForExecution = settings.oneAtATime && !manual;
@@ -124,6 +128,9 @@ export class WeChatIlinkTrigger implements INodeType {
         owner,
         timings,
         accept,
+        includeBotMessages: settings.filter.ignoreBotEchoes === false,
+        // One at a Time: one execution at a time, all users (n8n stalls on a backlog run at once).
+        concurrency: settings.oneAtATime && !manual ? 1 : DEFAULT_CONCURRENCY,
         onSessionExpired: 'stop',
         onError: (error, info) => {
           // Poll failures follow the core's backoff and are logged by it; no execution per failure.
@@ -176,12 +183,13 @@ export class WeChatIlinkTrigger implements INodeType {
  */
 const testListenerStates = new Map<string, MemoryStateStore>();
 
-function testListenerState(context: ITriggerFunctions, fields: IlinkCredentialFields, stored: unknown): MemoryStateStore {
+function testListenerState(context: ITriggerFunctions, fields: IlinkCredentialFields, shared: BotState): MemoryStateStore {
   const node = context.getNode();
   const key = `${context.getWorkflow().id ?? ''}/${node.id ?? node.name}/${botKeyFor(fields.botId || undefined, effectiveToken(fields))}`;
   let state = testListenerStates.get(key);
   if (!state) {
-    state = new MemoryStateStore(normalizeSnapshot(stored));
+    // The active workflow's waiting messages are its own: a test listen starts with an empty inbox.
+    state = new MemoryStateStore({ ...shared.snapshot(), inbox: [] });
     testListenerStates.set(key, state);
   }
   return state;
