@@ -20,9 +20,10 @@ type Json = Record<string, unknown>;
 /**
  * Keys whose integer values are read as decimal strings from admin request
  * bodies, so IDs above 2^53 stay exact: the wire's uint64 keys (message_id,
- * msg_id, svr_id, e.g. in a raw refMsg).
+ * msg_id, svr_id, e.g. in a raw refMsg) and the admin API's own messageId
+ * (quote.messageId).
  */
-export const ADMIN_UINT64_KEYS: readonly string[] = UINT64_KEYS;
+export const ADMIN_UINT64_KEYS: readonly string[] = [...UINT64_KEYS, 'messageId'];
 type AdminHandler = (input: { body: Json; query: URLSearchParams }) => unknown;
 
 export class AdminHttpError extends Error {

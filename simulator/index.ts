@@ -19,7 +19,7 @@ export { SimulatorAdmin } from './admin';
 export type { LoginScenario } from './login';
 export type { FaultSpec, FaultKind, PendingFault } from './faults';
 export type { RecordedRequest, RequestFilter } from './request-log';
-export type { BotInfo, CreateBotOptions, Delivery, InjectMessageOptions, InjectedMessage, SentRecord, TypingState, NotificationRecord, TimelineEntry } from './state';
+export type { BotInfo, CreateBotOptions, Delivery, InjectMessageOptions, InjectedMessage, QuoteById, SentRecord, TypingState, NotificationRecord, TimelineEntry } from './state';
 export type { ApiScenario } from './api/types';
 export { SimCdn } from './cdn';
 
@@ -59,6 +59,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     contextTokenTtlMs: resolved.contextTokenTtlMs,
     typingDisplayMs: resolved.typingDisplayMs,
     replay: resolved.replay,
+    idOnlyQuotes: resolved.idOnlyQuotes,
     accountBaseUrl: accountBase,
   });
   const login = new LoginService({
@@ -97,6 +98,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     strict: resolved.strict,
     longPollTimeoutMs: resolved.longPollTimeoutMs,
     replay: resolved.replay,
+    idOnlyQuotes: resolved.idOnlyQuotes,
   });
   const router = createRouter(ctx, admin, info);
 

@@ -2,7 +2,8 @@
  * `npm run simulator`: a local iLink server for manual testing.
  * ILINK_SIM_PORT (default 8790), ILINK_SIM_STRICT=0 for lenient mode,
  * ILINK_SIM_BASE_PATH for a path prefix, ILINK_SIM_REPLAY=1 to re-deliver on
- * an old or empty cursor. Tokens are never printed.
+ * an old or empty cursor, ILINK_SIM_ID_ONLY_QUOTES=0 for full-form quotes.
+ * Tokens are never printed.
  */
 import { startSimulator } from './index';
 
@@ -10,9 +11,10 @@ async function main(): Promise<void> {
   const port = Number.parseInt(process.env.ILINK_SIM_PORT ?? '8790', 10);
   const strict = process.env.ILINK_SIM_STRICT !== '0';
   const replay = process.env.ILINK_SIM_REPLAY === '1';
-  const sim = await startSimulator({ port, strict, replay, basePath: process.env.ILINK_SIM_BASE_PATH });
+  const idOnlyQuotes = process.env.ILINK_SIM_ID_ONLY_QUOTES !== '0';
+  const sim = await startSimulator({ port, strict, replay, idOnlyQuotes, basePath: process.env.ILINK_SIM_BASE_PATH });
   const lines = [
-    `iLink simulator (${strict ? 'strict' : 'lenient'} mode, ${replay ? 'replay on old cursors' : 'no replay'})`,
+    `iLink simulator (${strict ? 'strict' : 'lenient'} mode, ${replay ? 'replay on old cursors' : 'no replay'}, ${idOnlyQuotes ? 'ID-only' : 'full-form'} quotes)`,
     `  Chat page:  ${sim.chatUrl}`,
     `  API base:   ${sim.apiBaseUrl}`,
     `  CDN base:   ${sim.cdnBaseUrl}`,

@@ -26,6 +26,13 @@ export interface SimulatorOptions {
    * replay", #164), a getupdates answer consumes what it delivered.
    */
   replay?: boolean;
+  /**
+   * Quotes made with injectMessage's `quote` carry only the quoted message's
+   * server ID (`ref_msg.svr_id`, `partial_text`, an empty `message_item`), as
+   * current WeChat clients send them (§10 "ID-only quotes", #222). false: the
+   * older full form (`message_item` copy and `title`). Default true.
+   */
+  idOnlyQuotes?: boolean;
 }
 
 export interface ResolvedOptions {
@@ -39,6 +46,7 @@ export interface ResolvedOptions {
   /** '' or '/segment[/segment…]' without a trailing slash. */
   basePath: string;
   replay: boolean;
+  idOnlyQuotes: boolean;
 }
 
 /** The official client's QR status poll times out after 35 s (§2), so the server answers before that. */
@@ -55,6 +63,7 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
     typingDisplayMs: options.typingDisplayMs ?? 6_000,
     basePath: normalizeBasePath(options.basePath),
     replay: options.replay ?? false,
+    idOnlyQuotes: options.idOnlyQuotes ?? true,
   };
 }
 

@@ -3,8 +3,9 @@
  * cursors, context tokens, sent messages, typing and notify records. Pure
  * state with events; no HTTP here.
  */
+import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { MessageItemType, MessageState, MessageType, type MessageItem, type RefMessage, type WeixinMessage } from '../shared/wire';
+import { MessageItemType, MessageState, MessageType, type MessageItem, type PartialText, type RefMessage, type WeixinMessage } from '../shared/wire';
 import {
   FIRST_ITEM_ID,
   MessageIdCounter,
@@ -55,10 +56,35 @@ export interface InjectMessageOptions {
   items?: MessageItem[];
   /** Use this context_token instead of a fresh one. */
   contextToken?: string;
-  /** Quote attached to the first item. */
+  /** Quote attached to the first item, written as given. */
   refMsg?: RefMessage;
+  /**
+   * Quote an earlier inbound or sent message of this bot by its server message
+   * ID. With the `idOnlyQuotes` option (default) the first item gets
+   * `ref_msg {svr_id, partial_text, message_item: {type: 0}}`, as current
+   * WeChat clients send it (§10); without it `ref_msg {message_item, title}`.
+   * Not together with refMsg.
+   */
+  quote?: QuoteById;
   /** Default 1 (USER). */
   messageType?: number;
+}
+
+export interface QuoteById {
+  /** Server message ID (decimal string) of an inbound or sent message of the same bot. */
+  messageId: string;
+}
+
+/**
+ * partial_text as the official 2.4.9 types declare it: start/end are strings,
+ * startindex/endindex numbers (shared/wire.ts types start/end as numbers).
+ */
+interface WirePartialText {
+  start: string;
+  end: string;
+  startindex: number;
+  endindex: number;
+  quotemd5: string;
 }
 
 export interface InjectedMessage {
@@ -146,6 +172,8 @@ export interface StateConfig {
   typingDisplayMs: number;
   /** Re-deliver on an old, unknown or empty cursor (options.replay). */
   replay: boolean;
+  /** injectMessage's `quote` sends an ID-only ref_msg (options.idOnlyQuotes). */
+  idOnlyQuotes: boolean;
   /** Account API base reported for bots. */
   accountBaseUrl: () => string;
 }
@@ -240,6 +268,8 @@ export class SimState {
     if (options.text !== undefined) items.push({ type: MessageItemType.TEXT, text_item: { text: options.text } });
     for (const item of options.items ?? []) items.push(structuredClone(item));
     if (items.length === 0) throw new Error('injectMessage needs `text` or `items`');
+    if (options.refMsg && options.quote) throw new Error('injectMessage takes `refMsg` or `quote`, not both');
+    const refMsg = options.quote !== undefined ? this.quoteRef(bot, options.quote) : options.refMsg ? structuredClone(options.refMsg) : undefined;
     const stampedItems = items.map((item) => ({
       ...item,
       create_time_ms: item.create_time_ms ?? now,
@@ -247,7 +277,7 @@ export class SimState {
       is_completed: item.is_completed ?? true,
       msg_id: item.msg_id ?? this.itemIds.take(),
     }));
-    if (options.refMsg) stampedItems[0].ref_msg = structuredClone(options.refMsg);
+    if (refMsg) stampedItems[0].ref_msg = refMsg;
 
     const contextToken = options.contextToken ?? newContextToken();
     this.rememberContextToken(bot, contextToken, options.from, now);
@@ -522,6 +552,26 @@ export class SimState {
     }
   }
 
+  /** The ref_msg of injectMessage's `quote`: ID-only or full form (options.idOnlyQuotes). */
+  private quoteRef(bot: Bot, quote: QuoteById): RefMessage {
+    const messageId: unknown = (quote as Partial<QuoteById> | null)?.messageId;
+    if (typeof messageId !== 'string' || !/^\d+$/.test(messageId)) throw new Error('quote needs `messageId`: a server message ID as a decimal string');
+    const items =
+      bot.timeline.find((entry) => entry.messageId === messageId)?.items ??
+      this.sent.find((record) => record.botId === bot.info.botId && record.messageId === messageId)?.msg.item_list;
+    if (!items) throw new Error(`quote: bot ${bot.info.botId} has no inbound or sent message ${messageId}`);
+    const text = quotedText(items);
+    if (this.config.idOnlyQuotes) {
+      const ref: RefMessage = { svr_id: messageId, message_item: { type: MessageItemType.NONE } };
+      if (text !== undefined) ref.partial_text = partialTextOf(text) as unknown as PartialText;
+      return ref;
+    }
+    const first = items[0];
+    const ref: RefMessage = { title: summaryOf(items, text) };
+    if (first) ref.message_item = structuredClone(first);
+    return ref;
+  }
+
   private mintCursor(bot: Bot, position: number): string {
     const cursor = newCursor();
     bot.cursors.set(cursor, position);
@@ -554,4 +604,48 @@ export class SimState {
     if (bot.timeline.length > TIMELINE_CAP) bot.timeline.shift();
     this.events.emit('timeline', structuredClone(entry));
   }
+}
+
+/** The text a quote refers to: the first TEXT item's text, else a voice transcript. */
+function quotedText(items: MessageItem[]): string | undefined {
+  const text = items.find((item) => item.type === MessageItemType.TEXT && typeof item.text_item?.text === 'string')?.text_item?.text;
+  if (text) return text;
+  const transcript = items.find((item) => item.type === MessageItemType.VOICE && item.voice_item?.text)?.voice_item?.text;
+  return transcript || undefined;
+}
+
+/**
+ * partial_text for a quote of the whole text. What the real fields hold is not
+ * documented; our guess: start/end and startindex/endindex both the UTF-16
+ * range of the quoted text (start/end as decimal strings, as the official
+ * types declare them), quotemd5 the md5 hex of its UTF-8 bytes.
+ */
+function partialTextOf(text: string): WirePartialText {
+  return {
+    start: '0',
+    end: String(text.length),
+    startindex: 0,
+    endindex: text.length,
+    quotemd5: createHash('md5').update(text, 'utf8').digest('hex'),
+  };
+}
+
+const SUMMARY_CHARS = 30;
+const MEDIA_SUMMARY: Record<number, string> = {
+  [MessageItemType.IMAGE]: '[图片]',
+  [MessageItemType.VOICE]: '[语音]',
+  [MessageItemType.FILE]: '[文件]',
+  [MessageItemType.VIDEO]: '[视频]',
+};
+
+/** The `title` of a full-form quote: the quoted text, shortened, or a media label. */
+function summaryOf(items: MessageItem[], text: string | undefined): string {
+  if (text !== undefined) {
+    const chars = [...text];
+    return chars.length > SUMMARY_CHARS ? `${chars.slice(0, SUMMARY_CHARS).join('')}…` : text;
+  }
+  const first = items[0];
+  const label = (first?.type !== undefined && MEDIA_SUMMARY[first.type]) || '[消息]';
+  const fileName = first?.file_item?.file_name;
+  return fileName ? `${label} ${fileName}` : label;
 }

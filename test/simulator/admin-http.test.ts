@@ -88,6 +88,10 @@ describe('admin HTTP API', () => {
     expect([...first.json?.msgs, ...second.json?.msgs].map((m: any) => m.message_id)).toEqual([messageId, messageId]);
   });
 
+  test('GET /_admin/info lists the replay and quote modes', async () => {
+    expect((await http(admin('/info'))).json).toMatchObject({ strict: true, replay: false, idOnlyQuotes: true });
+  });
+
   test('login scenario and QR actions', async () => {
     await http(admin('/login-scenario'), { json: { verifyCode: true } });
     const { qrcode } = await getQrcode(sim());
