@@ -16,6 +16,8 @@
   var unread = {};
   var events = null;
   var typingTimer = null;
+  // The entry the next message quotes (the quote action), or null.
+  var quoting = null;
 
   // ---- item rendering: one function per item type (§4). Media helpers may replace entries. ----
 
@@ -55,17 +57,61 @@
     },
   };
 
+  // ---- quotes (§4, §10): full form {message_item, title} or ID-only {svr_id, partial_text} ----
+
+  var SUMMARY_LABELS = { 2: '[图片 / image]', 3: '[语音 / voice]', 4: '[文件 / file]', 5: '[视频 / video]' };
+
+  function shorten(text) {
+    var chars = Array.from(text);
+    return chars.length > 40 ? chars.slice(0, 40).join('') + '…' : text;
+  }
+
+  // One line for an item: its text, a voice transcript, or a media label.
+  function itemSummary(item) {
+    if (!item) return '';
+    if (item.text_item && item.text_item.text) return shorten(item.text_item.text);
+    if (item.type === 3 && item.voice_item && item.voice_item.text) return SUMMARY_LABELS[3] + ' ' + shorten(item.voice_item.text);
+    var label = SUMMARY_LABELS[item.type] || '';
+    var name = item.file_item && item.file_item.file_name;
+    return name ? label + ' ' + name : label;
+  }
+
+  function entrySummary(entry) {
+    var withText = entry.items.filter(function (item) { return item.text_item && item.text_item.text; })[0];
+    return itemSummary(withText || entry.items[0]);
+  }
+
+  function findEntry(messageId) {
+    for (var i = 0; i < timeline.length; i++) if (timeline[i].messageId === messageId) return timeline[i];
+    return null;
+  }
+
+  // The quote line: the quoted content when the ref carries it, else the timeline entry its svr_id names.
+  function renderQuote(ref) {
+    var quote = document.createElement('span');
+    quote.className = 'quote';
+    var carried = ref.title || itemSummary(ref.message_item);
+    var svrId = ref.svr_id !== undefined && ref.svr_id !== null ? String(ref.svr_id) : '';
+    var entry = !carried && svrId ? findEntry(svrId) : null;
+    if (carried) quote.textContent = '引用 / quote: ' + carried;
+    else if (entry) quote.textContent = '引用 / quote: ' + (entrySummary(entry) || '#' + svrId);
+    else quote.textContent = svrId ? '引用 / quote #' + svrId : '引用 / quote: …';
+    if (svrId) {
+      quote.dataset.svrId = svrId;
+      quote.title = 'svr_id ' + svrId;
+      quote.addEventListener('click', function () {
+        var target = messageList.querySelector('[data-message-id="' + svrId + '"]');
+        if (target) target.scrollIntoView({ block: 'center' });
+      });
+    }
+    return quote;
+  }
+
   // context: {botId, messageId, index, direction} of the item, for renderers that fetch media.
   function renderItem(item, context) {
     var render = ITEM_RENDERERS[item.type] || function () { return textNode('[未知消息 / unknown item ' + item.type + ']'); };
     var wrapper = document.createElement('div');
-    if (item.ref_msg) {
-      var quote = document.createElement('span');
-      quote.className = 'quote';
-      var quoted = item.ref_msg.message_item;
-      quote.textContent = '引用 / quote: ' + (item.ref_msg.title || (quoted && quoted.text_item && quoted.text_item.text) || '…');
-      wrapper.appendChild(quote);
-    }
+    if (item.ref_msg) wrapper.appendChild(renderQuote(item.ref_msg));
     wrapper.appendChild(render(item, context || {}));
     return wrapper;
   }
@@ -91,7 +137,13 @@
     });
     var meta = document.createElement('span');
     meta.className = 'meta';
-    meta.textContent = (entry.direction === 'in' ? entry.userId : '机器人 / bot') + ' · ' + new Date(entry.time).toLocaleTimeString();
+    meta.textContent = (entry.direction === 'in' ? entry.userId : '机器人 / bot') + ' · ' + new Date(entry.time).toLocaleTimeString() + ' ';
+    var quoteAction = document.createElement('button');
+    quoteAction.type = 'button';
+    quoteAction.className = 'quote-action';
+    quoteAction.textContent = '引用 / quote';
+    quoteAction.addEventListener('click', function () { startQuote(entry); });
+    meta.appendChild(quoteAction);
     bubble.appendChild(meta);
     li.appendChild(bubble);
     return li;
@@ -119,7 +171,20 @@
     });
   }
 
+  function startQuote(entry) {
+    quoting = entry;
+    document.getElementById('quoting-text').textContent = '引用 / quoting: ' + (entrySummary(entry) || '#' + entry.messageId);
+    document.getElementById('quoting').hidden = false;
+    document.getElementById('text').focus();
+  }
+
+  function stopQuote() {
+    quoting = null;
+    document.getElementById('quoting').hidden = true;
+  }
+
   function selectUser(user) {
+    stopQuote();
     currentUser = user;
     unread[user] = false;
     showUsers();
@@ -168,6 +233,7 @@
   }
 
   function selectBot(id) {
+    stopQuote();
     botId = id;
     if (events) events.close();
     events = null;
@@ -221,6 +287,7 @@
   // ---- actions ----
 
   botSelect.addEventListener('change', function () { selectBot(botSelect.value); });
+  document.getElementById('quoting-cancel').addEventListener('click', stopQuote);
 
   document.getElementById('add-user').addEventListener('submit', function (event) {
     event.preventDefault();
@@ -238,12 +305,17 @@
     var textArea = document.getElementById('text');
     var text = textArea.value;
     if (!text.trim() || !botId || !currentUser) return;
+    var message = { botId: botId, from: currentUser, text: text };
+    if (quoting) message.quote = { messageId: quoting.messageId };
     getJson('/_admin/messages', {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ botId: botId, from: currentUser, text: text }),
+      body: JSON.stringify(message),
     })
-      .then(function () { textArea.value = ''; })
+      .then(function () {
+        textArea.value = '';
+        stopQuote();
+      })
       .catch(function (error) { alert(error.message); });
   });
 

@@ -167,3 +167,31 @@ test('chat page: a refused upload shows the server\'s error instead of a message
   expect(sim.admin.timeline(bot.botId).filter((entry) => entry.userId === 'bob@im.wechat')).toHaveLength(0);
   await browser.screenshot(page, 'chat-page-upload-error');
 });
+
+test('chat page: ID-only quotes show the quoted entry; the quote action sends one', async () => {
+  const page = await browser.newPage();
+  const pageErrors: string[] = [];
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  const bot = sim.admin.createBot();
+  const from = 'carol@im.wechat';
+  const first = sim.admin.injectMessage({ botId: bot.botId, from, text: '原来的话 original' });
+  sim.admin.injectMessage({ botId: bot.botId, from, text: 'about that', quote: { messageId: first.messageId } });
+  sim.admin.injectMessage({ botId: bot.botId, from, text: 'and this', refMsg: { svr_id: '123', message_item: { type: 0 } } });
+  await page.goto(sim.chatUrl);
+  await page.locator('#bot-select').selectOption(bot.botId);
+  await page.locator('#user-list li', { hasText: from }).click();
+  // Found in the timeline by svr_id, or shown by its ID.
+  await page.locator('#messages .quote', { hasText: '引用 / quote: 原来的话 original' }).waitFor();
+  await page.locator('#messages .quote', { hasText: '引用 / quote #123' }).waitFor();
+
+  await page.locator(`#messages li[data-message-id="${first.messageId}"] .quote-action`).click();
+  await page.locator('#quoting', { hasText: '原来的话 original' }).waitFor();
+  await page.locator('#text').fill('quoted from the page');
+  await page.locator('#text').press('Enter');
+  await page.locator('#quoting').waitFor({ state: 'hidden' });
+  const sent = sim.admin.timeline(bot.botId).find((entry) => entry.items[0]?.text_item?.text === 'quoted from the page');
+  expect(sent?.items[0]?.ref_msg).toMatchObject({ svr_id: first.messageId, message_item: { type: 0 } });
+  await page.locator('#messages .quote', { hasText: '引用 / quote: 原来的话 original' }).nth(1).waitFor();
+  await browser.screenshot(page, 'chat-page-quotes');
+  expect(pageErrors).toEqual([]);
+});
