@@ -469,6 +469,21 @@ describe('splitText §6: grapheme clusters', () => {
     expect(parts).toEqual(Array.from({ length: 400 }, (_, i) => (i % 2 === 0 ? FAMILY : '👩‍👩‍👧')));
   });
 
+  test.each(Array.from({ length: 11 }, (_, i) => i))(
+    'clusters stay whole wherever the segmenter slices fall (%i characters before them)',
+    (shift) => {
+      // A family is 11 UTF-16 units, a flag 4: the shifts put every offset inside them at a slice end.
+      const families = `${'x'.repeat(shift)}${FAMILY.repeat(60)}`;
+      const familyParts = splitText(families, 9);
+      expect(familyParts.join('')).toBe(families);
+      for (const part of familyParts) expect(part).toMatch(/^x*(?:👨‍👩‍👧‍👦)*$/u);
+      const flags = `${'x'.repeat(shift)}${'🇨🇳🇺🇸'.repeat(150)}`;
+      const flagParts = splitText(flags, 3);
+      expect(flagParts.join('')).toBe(flags);
+      for (const part of flagParts) expect(part).toMatch(/^x*(?:🇨🇳|🇺🇸)?$/u);
+    },
+  );
+
   test('a cluster longer than the limit is the one thing cut between code points', () => {
     const zalgo = `e${'\u0301'.repeat(10)}`;
     const parts = splitText(zalgo, 4);
