@@ -37,7 +37,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FileStateStore } from '../../shared/store';
+import { emptySnapshot, FileStateStore } from '../../shared/store';
 import { startSimulator, type Simulator } from '../../simulator';
 import { planMessages, prng, tempDir } from './helpers';
 
@@ -89,6 +89,11 @@ test(`1,000 messages from 5 users, ${KILLS} SIGKILLs at random moments: nothing 
   const injectedIds: string[] = [];
   const userOf = new Map<string, string>();
   let streamed = 0;
+  // Every message a getupdates answer carried (its last byte handed to the socket): from then on the server has no copy.
+  const delivered = new Set<string>();
+  const unsubscribe = sim.admin.onDelivered((d) => d.messageIds.forEach((id) => delivered.add(id)));
+  // Delivered, but in neither the inbox nor the handled marks after a kill: the answer was still in the socket.
+  const inTransit = new Set<string>();
   // Stream: 25 messages every 20 ms (≈0.8 s for all), concurrently with the kills.
   const streaming = (async () => {
     while (streamed < TOTAL) {
@@ -138,9 +143,11 @@ test(`1,000 messages from 5 users, ${KILLS} SIGKILLs at random moments: nothing 
     await killed(child);
     // Classify the kill: a message logged but not recorded as seen in the state file was caught in the window.
     const logged = readLines<LogLine>(logPath).map((l) => l.id);
-    const state = new FileStateStore(statePath).load() ?? { seenMessageIds: [] as string[] };
+    const state = new FileStateStore(statePath).load() ?? emptySnapshot();
     const seen = new Set(state.seenMessageIds);
     const unrecorded = [...new Set(logged)].filter((id) => !seen.has(id));
+    const kept = new Set([...seen, ...state.inbox.map((e) => e.key), ...logged]);
+    for (const id of delivered) if (!kept.has(id)) inTransit.add(id);
     expect(unrecorded.length).toBeLessThanOrEqual(USERS.length); // at most one message per user is in flight
     windowHits.push(...unrecorded);
     killLog.push({ afterMs, logged: new Set(logged).size, inWindow: unrecorded.length });
@@ -149,22 +156,24 @@ test(`1,000 messages from 5 users, ${KILLS} SIGKILLs at random moments: nothing 
   // Last life: run until every message is handled, then stop cleanly.
   child = await spawnBot();
   const deadline = Date.now() + 25_000;
-  while (uniqueLogged() < TOTAL && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  while (uniqueLogged() + inTransit.size < TOTAL && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   await new Promise((r) => setTimeout(r, 300)); // let the last reply go out and any late repeat show up
   await new Promise<void>((resolve) => {
     child!.once('exit', () => resolve());
     child!.kill('SIGTERM');
   });
   const elapsedMs = Date.now() - started;
+  unsubscribe();
 
   // ---- the claims ----
   const lines = readLines<LogLine>(logPath);
   const count = new Map<string, number>();
   for (const line of lines) count.set(line.id, (count.get(line.id) ?? 0) + 1);
 
-  // No loss.
+  // No loss, but for an answer still in the socket when the process died (the server keeps no copy, §10).
   const missing = injectedIds.filter((id) => !count.has(id));
-  expect(missing).toEqual([]);
+  expect(missing.filter((id) => !inTransit.has(id))).toEqual([]);
+  expect([...inTransit].filter((id) => count.has(id))).toEqual([]);
   expect(injectedIds).toHaveLength(TOTAL);
   // Nothing the simulator did not send, and each line is what that user wrote.
   for (const line of lines) expect(userOf.get(line.id)).toBe(line.user);
@@ -183,8 +192,9 @@ test(`1,000 messages from 5 users, ${KILLS} SIGKILLs at random moments: nothing 
   }
 
   // Per-user order (first occurrences) is the order each user sent in.
+  const lostTexts = new Set(injectedIds.filter((id) => inTransit.has(id)).map((id) => plan[injectedIds.indexOf(id)]!.text));
   for (const user of USERS) {
-    const sent = plan.filter((p) => p.user === user).map((p) => p.text);
+    const sent = plan.filter((p) => p.user === user && !lostTexts.has(p.text)).map((p) => p.text);
     const firstSeen: string[] = [];
     const done = new Set<string>();
     for (const line of lines) {
@@ -197,7 +207,7 @@ test(`1,000 messages from 5 users, ${KILLS} SIGKILLs at random moments: nothing 
 
   // Every message got its reply (at least once: a repeat may reply twice).
   const replies = new Set(sim.admin.sentMessages({ botId: bot.botId }).map((s) => s.msg.item_list?.[0]?.text_item?.text));
-  expect(plan.filter((p) => !replies.has(`ok ${p.text}`))).toEqual([]);
+  expect(plan.filter((p) => !replies.has(`ok ${p.text}`) && !lostTexts.has(p.text))).toEqual([]);
 
   // ---- how often the window matters ----
   const stats = readLines<{ pid: number; handled: number; windowMs: number; maxWindowMs: number; coreWindowMs: number; lifeMs: number }>(statsPath);
@@ -210,7 +220,7 @@ test(`1,000 messages from 5 users, ${KILLS} SIGKILLs at random moments: nothing 
   const pids = new Set(lines.map((l) => l.pid)).size;
   console.log(
     `crash test (seed ${SEED}): ${KILLS} SIGKILLs + final stop in ${(elapsedMs / 1000).toFixed(1)} s over ${pids} processes; ` +
-      `${lines.length} log lines for ${TOTAL} messages; messages caught inside the window by the kills: ${windowHits.length}; duplicates: ${duplicated.length}; lost: ${missing.length}. ` +
+      `${lines.length} log lines for ${TOTAL} messages; messages caught inside the window by the kills: ${windowHits.length}; duplicates: ${duplicated.length}; lost: ${missing.length} (in transit at a kill: ${inTransit.size}). ` +
       `Window (log append → state saved, includes the reply): mean ${meanWindowMs.toFixed(2)} ms per message, ` +
       `summed over messages, ${(windowShare * 100).toFixed(1)}% of the bots' lifetime (≈ messages a random kill repeats, on average); ` +
       `the core's own part (handler returned → state saved): mean ${meanCoreMs.toFixed(3)} ms, ${(coreShare * 100).toFixed(2)}% of the lifetime ` +
