@@ -12,7 +12,10 @@ import type { LoginCredentials } from './login';
 import { buildMediaItem, downloadMedia, MediaError, pickMediaItem, uploadMedia, type DownloadedMedia, type DownloadOptions, type UploadedMedia, type UploadOptions, type UploadSource } from './media';
 import type { Item, Message } from './model';
 import { Poller, type MessageHandler, type PollerOptions } from './poller';
-import { MessageSender, type OutboundContent, type SendOptions, type SendResult } from './send';
+import { MessageSender, type OutboundContent, type RateLimitRetry, type SendOptions, type SendResult } from './send';
+import type { ReplyWindow, ReplyWindowRules } from './reply-window';
+import type { OutboxEntry } from './store';
+import { WindowClosingWatch, type WindowClosingOptions } from './window-watch';
 import { BotState, FileStateStore, MemoryStateStore, type StateStore } from './store';
 import { Transport, type TransportOptions } from './transport';
 import { TypingIndicator, TypingTicketCache, type TypingOptions } from './typing';
@@ -34,15 +37,21 @@ export interface ClientOptions extends TransportOptions {
   /** Prefix of client_id values (§6). */
   clientIdPrefix?: string;
   clock?: Clock;
+  /** The server's sending rules (§10): 24 h after the user's last message, 10 messages per user message. */
+  replyWindow?: Partial<ReplyWindowRules>;
+  /** How "rate limited" answers are waited out (§10). */
+  rateLimitRetry?: Partial<RateLimitRetry>;
 }
 
 /** For sendMedia/replyMedia: the file name (sets the type), an explicit type, a caption sent first. */
 export type MediaSendOptions = Partial<Pick<UploadOptions, 'fileName' | 'mediaType'>> & { caption?: string };
 
-export type ListenOptions = Omit<PollerOptions, 'transport' | 'state' | 'handler' | 'clock' | 'logger'> & {
+export type ListenOptions = Omit<PollerOptions, 'transport' | 'state' | 'handler' | 'clock' | 'logger' | 'beforeHandle'> & {
   signal?: AbortSignal;
   /** Who is polling, shown to a second poller that is refused (for example "n8n workflow 12"). */
   owner?: string;
+  /** An event a set time before each user's reply window closes (while receiving). */
+  windowClosing?: WindowClosingOptions;
 };
 
 export class ILinkClient {
@@ -82,7 +91,12 @@ export class ILinkClient {
     // A client built from the same token without the bot ID still meets this bot's claim (by the token's hash).
     this.receiverKeys = [this.botKey, tokenKey(token)];
     if (typeof options.state === 'string') this.receiverKeys.push(`state-file:${resolve(options.state)}`);
-    this.sender = new MessageSender(this.transport, this.state, options.clientIdPrefix);
+    this.sender = new MessageSender(this.transport, this.state, {
+      clientIdPrefix: options.clientIdPrefix,
+      clock: this.clock,
+      rules: options.replyWindow,
+      rateLimitRetry: options.rateLimitRetry,
+    });
     this.typing = new TypingIndicator(this.transport, new TypingTicketCache(this.transport, this.clock), this.clock, this.logger);
   }
 
@@ -120,7 +134,8 @@ export class ILinkClient {
    * a second one fails at start() with a clear message.
    */
   createPoller(handler: MessageHandler, options: Omit<ListenOptions, 'signal'> = {}): Poller {
-    const { owner, ...rest } = options;
+    const { owner, windowClosing, ...rest } = options;
+    const watch = windowClosing ? new WindowClosingWatch((user) => this.replyWindow(user), this.clock, windowClosing) : undefined;
     return new Poller({
       ...rest,
       transport: this.transport,
@@ -130,13 +145,39 @@ export class ILinkClient {
       logger: this.logger,
       unhandledErrorLogger: this.unhandledErrorLogger,
       exclusive: { botKeys: this.receiverKeys, owner: owner ?? `a listener in process ${process.pid}` },
+      // The user wrote: what waited for that goes out first, in their turn, then the window event moves.
+      beforeHandle: async (message) => {
+        watch?.watch(message.from);
+        await this.sender.flushOutbox(message.from, message.contextToken);
+      },
       onStatus: (status, detail) => {
         // While the session is expired (or paused after -14), outbound sends are refused (§5.4).
         if (status === 'polling') this.sessionBlocked = undefined;
         if (status === 'session-expired' || status === 'paused') this.sessionBlocked = new SessionExpiredError('getupdates', { errcode: -14 });
+        if (status === 'starting' && watch) for (const user of this.state.windowUsers()) watch.watch(user);
+        if (status === 'stopped' || status === 'session-expired') watch?.stop();
         options.onStatus?.(status, detail);
       },
     });
+  }
+
+  /**
+   * The user's reply window as this bot knows it (§10): open, when it closes,
+   * messages left of the budget, when they last wrote. `known: false` when
+   * this bot has no record of their last message (then the server decides).
+   */
+  replyWindow(userId: string): ReplyWindow {
+    return this.sender.replyWindow(userId);
+  }
+
+  /** Sends queued with `whenClosed: 'queue'`, oldest first; one user's when given. */
+  outbox(userId?: string): OutboxEntry[] {
+    return this.state.outbox(userId);
+  }
+
+  /** Drops queued sends (one user's when given); returns how many. */
+  clearOutbox(userId?: string): number {
+    return this.sender.clearOutbox(userId);
   }
 
   /** Sends text and/or items to a user (§6). Text is filtered and split at 4000 characters. */

@@ -41,7 +41,11 @@ export class SessionExpiredError extends ApiError {
   }
 }
 
-/** -2: context token expired, used up or invalid (or another bad parameter). */
+/**
+ * -2: on sendmessage the reply window is closed (24 h since the user's last
+ * message) or the 10 messages per user message are used up (§10); elsewhere
+ * the context token or another parameter was refused.
+ */
 export class ContextTokenError extends ApiError {
   constructor(endpoint: string, status: { ret?: number; errcode?: number; errmsg?: string }) {
     const carriesToken = endpoint === 'sendmessage' || endpoint === 'getconfig' || endpoint === 'sendtyping';
@@ -49,11 +53,31 @@ export class ContextTokenError extends ApiError {
       endpoint,
       status,
       `iLink rejected the request (code -2 on ${endpoint}${status.errmsg ? `: ${status.errmsg}` : ''}): ` +
-        (carriesToken
-          ? 'the context token has probably expired; the user must send the bot a new message before it can answer'
-          : 'a parameter was refused; check the settings (API base URL, IDs) and try again'),
+        (endpoint === 'sendmessage'
+          ? "the user's reply window has closed (iLink delivers only within 24 h of the user's last message, at most 10 messages per user message), " +
+            'or the context token has probably expired; the user must send the bot a new message before it can answer'
+          : carriesToken
+            ? 'the context token has probably expired; the user must send the bot a new message before it can answer'
+            : 'a parameter was refused; check the settings (API base URL, IDs) and try again'),
     );
   }
+}
+
+/** -2 "rate limited" (§10): iLink is throttling this bot. Not an expired token; it passes with time. */
+export class RateLimitedError extends ApiError {
+  constructor(endpoint: string, status: { ret?: number; errcode?: number; errmsg?: string }, detail?: string) {
+    super(
+      endpoint,
+      status,
+      `iLink is rate limiting this bot (code -2 on ${endpoint}: rate limited)${detail ? `; ${detail}` : ''}: ` +
+        'wait a few minutes before sending again, and send fewer messages in a row',
+    );
+  }
+}
+
+/** True for the server's rate-limit answer: ret -2 with errmsg "rate limited" (§10). */
+export function isRateLimitStatus(status: { ret?: number; errcode?: number; errmsg?: string }): boolean {
+  return (status.ret === -2 || status.errcode === -2) && /rate.?limit/i.test(status.errmsg ?? '');
 }
 
 /** Endpoints whose callers retry on their own (§3, §5): getupdates and the QR status poll. */
@@ -124,6 +148,7 @@ export function apiErrorFor(endpoint: string, status: { ret?: number; errcode?: 
   const errcode = typeof status.errcode === 'number' ? status.errcode : 0;
   if (ret === 0 && errcode === 0) return undefined;
   if (ret === -14 || errcode === -14) return new SessionExpiredError(endpoint, status);
+  if (isRateLimitStatus(status)) return new RateLimitedError(endpoint, status);
   if (ret === -2 || errcode === -2) return new ContextTokenError(endpoint, status);
   return new ApiError(endpoint, status);
 }

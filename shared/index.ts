@@ -31,7 +31,21 @@ export * from './quote-cache';
 export * from './store';
 
 // Sending, typing, text
-export { MessageSender, makeClientId, toOutboundItems, PartialSendError, DEFAULT_CLIENT_ID_PREFIX, type OutboundContent, type SendOptions, type SendResult } from './send';
+export {
+  MessageSender,
+  makeClientId,
+  toOutboundItems,
+  PartialSendError,
+  DEFAULT_CLIENT_ID_PREFIX,
+  DEFAULT_RATE_LIMIT_RETRY,
+  type OutboundContent,
+  type SendOptions,
+  type SendResult,
+  type RateLimitRetry,
+  type SenderOptions,
+} from './send';
+export * from './reply-window';
+export { WindowClosingWatch, type WindowClosingOptions } from './window-watch';
 export { TypingIndicator, TypingTicketCache, TYPING_KEEPALIVE_MS, type TypingOptions } from './typing';
 export * from './text';
 

@@ -100,6 +100,12 @@ export interface PollerOptions {
   /** Stop fetching while this many messages wait or run. Default DEFAULT_MAX_PENDING. */
   maxPending?: number;
   /**
+   * Runs in the user's turn before the handler, for every message from a
+   * user (also ones `accept` drops): the client sends the user's outbox here.
+   * A failure is reported and does not stop the message.
+   */
+  beforeHandle?: (message: Message) => Promise<void>;
+  /**
    * Where handler errors go when there is no onError (default: the logger).
    * The client passes stderr when it was given no logger, so they are never silent.
    */
@@ -268,11 +274,23 @@ export class Poller {
       for (const entry of fresh) {
         state.addToInbox(entry);
         const from = entry.msg.from_user_id;
-        if (from && entry.msg.context_token) state.rememberContextToken(from, entry.msg.context_token, { flush: false });
+        if (!from || entry.msg.message_type === MessageType.BOT) continue;
+        if (entry.msg.context_token) state.rememberContextToken(from, entry.msg.context_token, { flush: false });
+        state.noteInbound(from, this.inboundTime(entry.msg));
       }
       if (next) state.setCursor(next);
     });
     for (const entry of fresh) this.dispatch(entry);
+  }
+
+  /**
+   * When the user wrote, for the reply window (§10): the server's stamp, unless it is
+   * ahead of this clock (then now). A message fetched late still dates from when it was written.
+   */
+  private inboundTime(wire: WeixinMessage): number {
+    const now = this.clock.now();
+    const stamp = wire.create_time_ms;
+    return typeof stamp === 'number' && Number.isFinite(stamp) && stamp > 0 && stamp < now ? stamp : now;
   }
 
   private dispatch(entry: InboxEntry): void {
@@ -288,7 +306,16 @@ export class Poller {
     const wire = entry.msg;
     const message = toMessage(wire);
     restoreQuote(message, state);
-    const skip = (wire.message_type === MessageType.BOT && !this.options.includeBotMessages) || (this.options.accept && !this.options.accept(message));
+    const echo = wire.message_type === MessageType.BOT;
+    if (!echo && this.options.beforeHandle) {
+      try {
+        await this.options.beforeHandle(message);
+      } catch (error) {
+        if (signal.aborted) return;
+        this.report(asError(error), { source: 'handler', consecutiveFailures: 0, message });
+      }
+    }
+    const skip = (echo && !this.options.includeBotMessages) || (this.options.accept && !this.options.accept(message));
     if (!skip) {
       try {
         await this.options.handler(message, wire, { signal });

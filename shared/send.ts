@@ -2,12 +2,20 @@
  * Outbound messages (§6): exactly one item per sendmessage, from_user_id "",
  * a fresh client_id per request, run_id per reply run, message_type BOT and
  * message_state FINISH, and the right context token.
+ *
+ * On the real server's terms (§10): a send the reply window or the budget
+ * would refuse fails before any request (or waits in the outbox, with
+ * `whenClosed: 'queue'`); "rate limited" is waited out with growing delays;
+ * the sends to one user go one after another, so the parts of two sends never
+ * interleave, while different users go side by side.
  */
 import { randomInt, randomUUID } from 'node:crypto';
-import { IlinkError, NoContextTokenError, ValidationError } from './errors';
+import { systemClock, type Clock } from './clock';
+import { ContextTokenError, IlinkError, NoContextTokenError, RateLimitedError, ValidationError } from './errors';
 import { textItem, toWireItem } from './messages';
 import type { Item, Message } from './model';
-import type { BotState } from './store';
+import { assertCanSend, DEFAULT_REPLY_WINDOW_RULES, replyWindowOf, ReplyWindowError, type ReplyWindow, type ReplyWindowRules } from './reply-window';
+import type { BotState, OutboxEntry } from './store';
 import { prepareOutboundText } from './text';
 import type { Transport } from './transport';
 import { MessageItemType, MessageState, MessageType, type MessageItem, type SendMessageResponse, type WeixinMessage } from './wire';
@@ -26,16 +34,40 @@ export interface SendOptions {
   runId?: string;
   /** Apply the markdown filter to text (default true, §6). */
   markdown?: boolean;
+  /**
+   * When the reply window is closed or too few messages are left of the
+   * budget: 'fail' (default) throws ReplyWindowError before any request;
+   * 'queue' keeps the send in the outbox and sends it, in order, when the
+   * user next writes.
+   */
+  whenClosed?: 'fail' | 'queue';
   signal?: AbortSignal;
 }
 
 export interface SendResult {
-  /** Server message ID (uint64 as a string); "" when the server sent none. */
+  /** Server message ID (uint64 as a string); "" when the server sent none, or the send was queued. */
   messageId: string;
   /** Our client_id for the request; the official client uses it as the local message ID. */
   clientId: string;
   /** The wire item type that was sent. */
   itemType: number;
+  /** Set when the send went into the outbox instead: its ID there. */
+  queuedAs?: string;
+}
+
+/** How "rate limited" answers are waited out (§10): a retry after each delay, within `maxTotalMs`. */
+export interface RateLimitRetry {
+  delaysMs: number[];
+  maxTotalMs: number;
+}
+
+export const DEFAULT_RATE_LIMIT_RETRY: RateLimitRetry = { delaysMs: [2_000, 5_000, 15_000, 30_000, 60_000], maxTotalMs: 120_000 };
+
+export interface SenderOptions {
+  clientIdPrefix?: string;
+  clock?: Clock;
+  rules?: Partial<ReplyWindowRules>;
+  rateLimitRetry?: Partial<RateLimitRetry>;
 }
 
 /** Thrown when a multi-part send fails part-way: `sent` lists what did go out. */
@@ -57,17 +89,48 @@ function isWireItem(value: Item | MessageItem): value is MessageItem {
   return typeof (value as Item).wireType !== 'number' && typeof value.type !== 'string';
 }
 
-/** Flattens content into single wire items; text is filtered and split at 4000 characters. */
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Buffer.isBuffer(value)) return 'a Buffer (send files with sendMedia, or the media operation of your node)';
+  if (Array.isArray(value)) return 'a nested list';
+  return typeof value === 'object' ? 'an object that is not a message item' : `a ${typeof value} (${String(value).slice(0, 40)})`;
+}
+
+/** What a bot can send: text and media, and an agent's progress notes (§9). */
+const OUTBOUND_TYPES: ReadonlySet<number> = new Set([
+  MessageItemType.TEXT,
+  MessageItemType.IMAGE,
+  MessageItemType.FILE,
+  MessageItemType.VIDEO,
+  MessageItemType.TOOL_CALL_START,
+  MessageItemType.TOOL_CALL_RESULT,
+]);
+
+/** Flattens content into single wire items; text is filtered and split at 4000 characters. Bad content fails here, before any request. */
 export function toOutboundItems(content: OutboundContent, markdown = true): MessageItem[] {
+  if (content === undefined || content === null) throw new ValidationError('nothing to send: give a text or at least one item');
   const parts = Array.isArray(content) ? content : [content as string | Item | MessageItem];
   const items: MessageItem[] = [];
-  for (const part of parts) {
+  for (const part of parts as unknown[]) {
     if (typeof part === 'string') {
       for (const chunk of prepareOutboundText(part, { markdown })) items.push(textItem(chunk));
       continue;
     }
-    const wire = isWireItem(part) ? part : toWireItem(part);
-    if (wire.type === MessageItemType.TEXT) {
+    if (!part || typeof part !== 'object' || Buffer.isBuffer(part) || Array.isArray(part)) {
+      throw new ValidationError(`cannot send ${describeValue(part)}: give text, or an item from an upload or a received message`);
+    }
+    const candidate = part as Item | MessageItem;
+    const wire = isWireItem(candidate) ? candidate : toWireItem(candidate);
+    const type = wire.type ?? MessageItemType.NONE;
+    if (type === MessageItemType.VOICE) {
+      throw new ValidationError('a bot cannot send a voice bubble (the chat never shows it, §10): send the audio as a file (media type "file")');
+    }
+    if (!OUTBOUND_TYPES.has(type)) throw new ValidationError(`cannot send an item of type ${type}: a bot sends text, image, video or file items (or tool-call notes)`);
+    if (wire.ref_msg) {
+      // No official client sends a quote and the server's handling of one is unknown: refuse rather than drop it.
+      throw new ValidationError('a bot cannot send a quote over iLink (no client does, and the server may drop it): put the quoted words in the text instead');
+    }
+    if (type === MessageItemType.TEXT) {
       for (const chunk of prepareOutboundText(wire.text_item?.text ?? '', { markdown })) items.push(textItem(chunk));
     } else {
       items.push(wire);
@@ -79,31 +142,36 @@ export function toOutboundItems(content: OutboundContent, markdown = true): Mess
 
 export class MessageSender {
   private readonly runIds = new Map<string, string>();
+  /** Per recipient: the end of the chain of sends to them. */
+  private readonly chains = new Map<string, Promise<unknown>>();
+  private readonly clientIdPrefix: string;
+  private readonly clock: Clock;
+  readonly rules: ReplyWindowRules;
+  private readonly retry: RateLimitRetry;
 
   constructor(
     private readonly transport: Transport,
     private readonly state: BotState,
-    private readonly clientIdPrefix = DEFAULT_CLIENT_ID_PREFIX,
-  ) {}
+    options: SenderOptions | string = {},
+  ) {
+    const settings = typeof options === 'string' ? { clientIdPrefix: options } : options;
+    this.clientIdPrefix = settings.clientIdPrefix ?? DEFAULT_CLIENT_ID_PREFIX;
+    this.clock = settings.clock ?? systemClock;
+    this.rules = { ...DEFAULT_REPLY_WINDOW_RULES, ...settings.rules };
+    this.retry = { ...DEFAULT_RATE_LIMIT_RETRY, ...settings.rateLimitRetry };
+  }
 
-  /** Sends content to a user: one sendmessage per item, in order. */
+  /** The user's reply window as this bot knows it: open, closes at, sends left, last wrote at. */
+  replyWindow(userId: string): ReplyWindow {
+    return replyWindowOf(userId, this.state.windowRecord(userId), this.rules, this.clock.now());
+  }
+
+  /** Sends content to a user: one sendmessage per item, in order, after any earlier send to them. */
   async send(to: string, content: OutboundContent, options: SendOptions = {}): Promise<SendResult[]> {
-    const recipient = (to ?? '').trim();
+    const recipient = typeof to === 'string' ? to.trim() : '';
     if (!recipient) throw new ValidationError('no recipient: give the user ID to send to (it looks like …@im.wechat)');
     const items = toOutboundItems(content, options.markdown !== false);
-    const contextToken = options.contextToken || this.state.contextToken(recipient);
-    if (!contextToken && !options.allowWithoutContextToken) throw new NoContextTokenError(recipient);
-
-    const results: SendResult[] = [];
-    for (const item of items) {
-      try {
-        results.push(await this.sendOne(recipient, item, contextToken, options));
-      } catch (error) {
-        if (results.length === 0) throw error;
-        throw new PartialSendError(error as Error, results);
-      }
-    }
-    return results;
+    return this.inOrder(recipient, () => this.sendNow(recipient, items, options));
   }
 
   /** Replies to an inbound message with its own context token, under one run_id per message. */
@@ -113,6 +181,77 @@ export class MessageSender {
       contextToken: message.contextToken,
       runId: options.runId ?? this.runIdFor(message),
     });
+  }
+
+  /**
+   * Sends what waits in the outbox for this user, oldest first, as far as the
+   * budget allows; what does not fit waits for their next message. Call when
+   * the user has written (the poller does). Returns what was sent.
+   */
+  async flushOutbox(userId: string, contextToken?: string): Promise<SendResult[]> {
+    if (this.state.outbox(userId).length === 0) return [];
+    return this.inOrder(userId, async () => {
+      const results: SendResult[] = [];
+      for (const entry of this.state.outbox(userId)) {
+        const window = this.replyWindow(userId);
+        if (!window.open || entry.items.length > window.sendsLeft) break;
+        const token = contextToken || this.state.contextToken(userId);
+        // Sent whole or not at all: an entry leaves the outbox only when every part went out.
+        results.push(...(await this.sendItems(userId, entry.items, token, {})));
+        this.state.unqueue(entry.id);
+      }
+      return results;
+    });
+  }
+
+  /** Removes a user's queued sends (all users' without an argument); returns how many. */
+  clearOutbox(userId?: string): number {
+    const entries = this.state.outbox(userId);
+    for (const entry of entries) this.state.unqueue(entry.id);
+    return entries.length;
+  }
+
+  private async sendNow(to: string, items: MessageItem[], options: SendOptions): Promise<SendResult[]> {
+    const contextToken = options.contextToken || this.state.contextToken(to);
+    try {
+      if (!contextToken && !options.allowWithoutContextToken) throw new NoContextTokenError(to);
+      assertCanSend(this.replyWindow(to), items.length, this.rules, this.clock.now());
+    } catch (error) {
+      if (options.whenClosed === 'queue' && (error instanceof ReplyWindowError || error instanceof NoContextTokenError)) return this.enqueue(to, items);
+      throw error;
+    }
+    return this.sendItems(to, items, contextToken, options);
+  }
+
+  private enqueue(to: string, items: MessageItem[]): SendResult[] {
+    const entry: OutboxEntry = { id: randomUUID(), to, items, queuedAt: this.clock.now() };
+    this.state.queue(entry);
+    return items.map((item) => ({ messageId: '', clientId: '', itemType: item.type ?? 0, queuedAs: entry.id }));
+  }
+
+  private async sendItems(to: string, items: MessageItem[], contextToken: string | undefined, options: SendOptions): Promise<SendResult[]> {
+    const results: SendResult[] = [];
+    for (const item of items) {
+      try {
+        results.push(await this.sendOne(to, item, contextToken, options));
+      } catch (error) {
+        if (results.length === 0) throw error;
+        throw new PartialSendError(error as Error, results);
+      }
+    }
+    return results;
+  }
+
+  /** Runs `work` after every earlier send to this recipient has finished. */
+  private inOrder<T>(recipient: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.chains.get(recipient) ?? Promise.resolve();
+    const run = previous.then(work, work);
+    const tail = run.catch(() => undefined);
+    this.chains.set(recipient, tail);
+    void tail.then(() => {
+      if (this.chains.get(recipient) === tail) this.chains.delete(recipient);
+    });
+    return run;
   }
 
   private runIdFor(message: Message): string {
@@ -138,12 +277,36 @@ export class MessageSender {
     };
     if (contextToken) msg.context_token = contextToken;
     if (options.runId) msg.run_id = options.runId;
-    const response = await this.transport.post<SendMessageResponse>('sendMessage', { msg }, { signal: options.signal });
+    const response = await this.postWithRateLimitRetry(to, msg, options.signal);
+    this.state.noteSent(to, 1);
     // message_id is a uint64 the transport already turned into a decimal string; anything else is ignored.
     const raw: unknown = response.message_id;
     const messageId = typeof raw === 'string' && /^\d+$/.test(raw) ? raw : typeof raw === 'number' && Number.isSafeInteger(raw) ? String(raw) : '';
     // A user may quote this message later, by its ID only (§10).
     if (messageId) this.state.rememberSent(messageId, item);
     return { messageId, clientId, itemType: item.type ?? 0 };
+  }
+
+  /** One sendmessage; "rate limited" is retried after growing delays (same client_id), other -2s close the window. */
+  private async postWithRateLimitRetry(to: string, msg: WeixinMessage, signal: AbortSignal | undefined): Promise<SendMessageResponse> {
+    const started = this.clock.now();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.transport.post<SendMessageResponse>('sendMessage', { msg }, { signal });
+      } catch (error) {
+        if (error instanceof RateLimitedError) {
+          const delay = this.retry.delaysMs[attempt];
+          const waited = this.clock.now() - started;
+          if (delay === undefined || waited + delay > this.retry.maxTotalMs) {
+            throw new RateLimitedError('sendmessage', error, `gave up after ${attempt + 1} attempt(s) over ${Math.round(waited / 1000)} s`);
+          }
+          await this.clock.sleep(delay, signal);
+          continue;
+        }
+        // The server's -2 on a send: the reply window is closed (or the budget spent) until the user writes.
+        if (error instanceof ContextTokenError) this.state.noteRefused(to);
+        throw error;
+      }
+    }
   }
 }

@@ -16,6 +16,7 @@
  */
 import { appendFileSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import type { UserWindowRecord } from './reply-window';
 import type { MessageItem, WeixinMessage } from './wire';
 
 export interface BotStateSnapshot {
@@ -29,6 +30,19 @@ export interface BotStateSnapshot {
   inbox: InboxEntry[];
   /** Recent inbound and outbound messages, oldest first (for ID-only quotes, §10). */
   recent: RecentMessage[];
+  /** userId → when they last wrote and what the bot sent since (the reply window, §10). */
+  windows: Record<string, UserWindowRecord>;
+  /** Sends queued until the user writes again, oldest first. */
+  outbox: OutboxEntry[];
+}
+
+/** A send waiting for its recipient's next message. */
+export interface OutboxEntry {
+  id: string;
+  to: string;
+  /** The wire items, one sendmessage each, already filtered and split. */
+  items: MessageItem[];
+  queuedAt: number;
 }
 
 /** A fetched message waiting to be handled. `key` is its message_id (or a local key when it has none). */
@@ -56,7 +70,15 @@ export type StateChange =
   | { forget: string }
   | { seen: string }
   | { fetched: InboxEntry }
-  | { recent: RecentMessage };
+  | { recent: RecentMessage }
+  /** The user wrote at this time: a new window and budget. */
+  | { inbound: [userId: string, at: number] }
+  /** The bot sent this many messages to the user. */
+  | { sent: [userId: string, count: number] }
+  /** The server refused a send to the user (-2): closed until they write. */
+  | { refused: string }
+  | { queued: OutboxEntry }
+  | { unqueued: string };
 
 export interface StateStore {
   load(): BotStateSnapshot | undefined;
@@ -72,7 +94,7 @@ export const MAX_RECENT_MESSAGES = 300;
 export const RECENT_TEXT_LIMIT = 1000;
 
 export function emptySnapshot(): BotStateSnapshot {
-  return { version: 1, cursor: '', contextTokens: {}, seenMessageIds: [], inbox: [], recent: [] };
+  return { version: 1, cursor: '', contextTokens: {}, seenMessageIds: [], inbox: [], recent: [], windows: {}, outbox: [] };
 }
 
 /** Accepts anything that came back from disk or host storage, keeping only well-formed parts. */
@@ -91,7 +113,23 @@ export function normalizeSnapshot(value: unknown): BotStateSnapshot {
   }
   if (Array.isArray(raw.inbox)) snapshot.inbox = raw.inbox.filter(isInboxEntry);
   if (Array.isArray(raw.recent)) snapshot.recent = raw.recent.filter(isRecentMessage);
+  if (raw.windows && typeof raw.windows === 'object') {
+    for (const [user, record] of Object.entries(raw.windows as Record<string, unknown>)) {
+      if (isWindowRecord(record)) snapshot.windows[user] = { ...record };
+    }
+  }
+  if (Array.isArray(raw.outbox)) snapshot.outbox = raw.outbox.filter(isOutboxEntry);
   return snapshot;
+}
+
+function isWindowRecord(value: unknown): value is UserWindowRecord {
+  const record = value as Partial<UserWindowRecord> | null;
+  return typeof record?.lastInboundAt === 'number' && Number.isFinite(record.lastInboundAt) && typeof record.sends === 'number';
+}
+
+function isOutboxEntry(value: unknown): value is OutboxEntry {
+  const entry = value as Partial<OutboxEntry> | null;
+  return typeof entry?.id === 'string' && typeof entry.to === 'string' && entry.to !== '' && Array.isArray(entry.items) && typeof entry.queuedAt === 'number';
 }
 
 function isInboxEntry(value: unknown): value is InboxEntry {
@@ -119,12 +157,12 @@ export function recentMessageOf(id: string, msg: WeixinMessage): RecentMessage |
 /** Applies changes to a snapshot in place (the one rule every store shares). */
 export function applyChanges(snapshot: BotStateSnapshot, changes: readonly StateChange[], dedupeWindow = DEFAULT_DEDUPE_WINDOW): void {
   let seenGrew = false;
-  let tokensGrew = false;
+  let usersGrew = false;
   let recentGrew = false;
   for (const change of changes) {
     if ('cursor' in change) snapshot.cursor = change.cursor;
     else if ('token' in change) {
-      tokensGrew = true;
+      usersGrew = true;
       const [user, token] = change.token;
       delete snapshot.contextTokens[user]; // re-insert so the most recent users come last
       snapshot.contextTokens[user] = token;
@@ -146,15 +184,29 @@ export function applyChanges(snapshot: BotStateSnapshot, changes: readonly State
     } else if ('recent' in change) {
       snapshot.recent.push(change.recent);
       recentGrew = true;
-    }
+    } else if ('inbound' in change) {
+      const [user, at] = change.inbound;
+      delete snapshot.windows[user]; // re-insert so the most recent users come last
+      snapshot.windows[user] = { lastInboundAt: at, sends: 0 };
+      usersGrew = true;
+    } else if ('sent' in change) {
+      const record = snapshot.windows[change.sent[0]];
+      if (record) record.sends += change.sent[1];
+    } else if ('refused' in change) {
+      const record = snapshot.windows[change.refused];
+      if (record) record.refused = true;
+    } else if ('queued' in change) snapshot.outbox.push(change.queued);
+    else if ('unqueued' in change) snapshot.outbox = snapshot.outbox.filter((entry) => entry.id !== change.unqueued);
   }
   if (seenGrew && snapshot.seenMessageIds.length > dedupeWindow) {
     snapshot.seenMessageIds.splice(0, snapshot.seenMessageIds.length - dedupeWindow);
   }
   if (recentGrew && snapshot.recent.length > MAX_RECENT_MESSAGES) snapshot.recent.splice(0, snapshot.recent.length - MAX_RECENT_MESSAGES);
-  if (tokensGrew) {
+  if (usersGrew) {
     const users = Object.keys(snapshot.contextTokens);
     for (let i = 0; i < users.length - MAX_CONTEXT_TOKENS; i++) delete snapshot.contextTokens[users[i]];
+    const windowUsers = Object.keys(snapshot.windows);
+    for (let i = 0; i < windowUsers.length - MAX_CONTEXT_TOKENS; i++) delete snapshot.windows[windowUsers[i]];
   }
 }
 
@@ -285,6 +337,13 @@ function parseJournalLine(line: string): { n: number; change: StateChange } | un
   if (typeof entry.forget === 'string') return { n: entry.n, change: { forget: entry.forget } };
   if (isInboxEntry(entry.fetched)) return { n: entry.n, change: { fetched: entry.fetched } };
   if (isRecentMessage(entry.recent)) return { n: entry.n, change: { recent: entry.recent } };
+  if (isOutboxEntry(entry.queued)) return { n: entry.n, change: { queued: entry.queued } };
+  if (typeof entry.unqueued === 'string') return { n: entry.n, change: { unqueued: entry.unqueued } };
+  if (typeof entry.refused === 'string') return { n: entry.n, change: { refused: entry.refused } };
+  const inbound = entry.inbound;
+  if (Array.isArray(inbound) && typeof inbound[0] === 'string' && typeof inbound[1] === 'number') return { n: entry.n, change: { inbound: [inbound[0], inbound[1]] } };
+  const sent = entry.sent;
+  if (Array.isArray(sent) && typeof sent[0] === 'string' && typeof sent[1] === 'number') return { n: entry.n, change: { sent: [sent[0], sent[1]] } };
   const token = entry.token;
   if (Array.isArray(token) && typeof token[0] === 'string' && typeof token[1] === 'string' && token[1]) {
     return { n: entry.n, change: { token: [token[0], token[1]] } };
@@ -328,6 +387,8 @@ export class BotState {
   private readonly seenOrder: string[];
   private readonly inbox: Map<string, WeixinMessage>;
   private readonly recent: Map<string, RecentMessage>;
+  private readonly windows: Map<string, UserWindowRecord>;
+  private readonly outboxEntries: Map<string, OutboxEntry>;
   private pending: StateChange[] = [];
   private batchDepth = 0;
 
@@ -342,6 +403,8 @@ export class BotState {
     this.seen = new Set(this.seenOrder);
     this.inbox = new Map(snapshot.inbox.map((entry) => [entry.key, entry.msg]));
     this.recent = new Map(snapshot.recent.map((entry) => [entry.id, entry]));
+    this.windows = new Map(Object.entries(snapshot.windows).map(([user, record]) => [user, { ...record }]));
+    this.outboxEntries = new Map(snapshot.outbox.map((entry) => [entry.id, entry]));
   }
 
   get cursor(): string {
@@ -419,6 +482,56 @@ export class BotState {
     this.change({ seen: messageId });
   }
 
+  /** The user wrote at `at` (ms): a new reply window and budget (§10). Use inside batch() with the message's other changes. */
+  noteInbound(userId: string, at: number): void {
+    if (!userId) return;
+    this.windows.delete(userId);
+    this.windows.set(userId, { lastInboundAt: at, sends: 0 });
+    while (this.windows.size > MAX_CONTEXT_TOKENS) this.windows.delete(this.windows.keys().next().value as string);
+    this.change({ inbound: [userId, at] });
+  }
+
+  /** The bot sent `count` messages to the user. */
+  noteSent(userId: string, count = 1): void {
+    const record = this.windows.get(userId);
+    if (!record) return;
+    record.sends += count;
+    this.change({ sent: [userId, count] });
+  }
+
+  /** The server refused a send to the user (-2): closed until they write again. */
+  noteRefused(userId: string): void {
+    const record = this.windows.get(userId);
+    if (!record || record.refused) return;
+    record.refused = true;
+    this.change({ refused: userId });
+  }
+
+  windowRecord(userId: string): UserWindowRecord | undefined {
+    const record = this.windows.get(userId);
+    return record ? { ...record } : undefined;
+  }
+
+  /** Users whose last message this state knows, oldest first. */
+  windowUsers(): string[] {
+    return [...this.windows.keys()];
+  }
+
+  queue(entry: OutboxEntry): void {
+    this.outboxEntries.set(entry.id, entry);
+    this.change({ queued: entry });
+  }
+
+  unqueue(id: string): void {
+    if (this.outboxEntries.delete(id)) this.change({ unqueued: id });
+  }
+
+  /** Queued sends, oldest first; for one user when given. */
+  outbox(userId?: string): OutboxEntry[] {
+    const all = [...this.outboxEntries.values()];
+    return userId === undefined ? all : all.filter((entry) => entry.to === userId);
+  }
+
   /** Remembers a message the bot sent (by its server message ID), so that a quote of it can be restored. */
   rememberSent(messageId: string, item: MessageItem): void {
     const recent = recentMessageOf(messageId, { from_user_id: '', item_list: [item] });
@@ -441,6 +554,8 @@ export class BotState {
       seenMessageIds: [...this.seenOrder],
       inbox: this.inboxEntries(),
       recent: [...this.recent.values()],
+      windows: Object.fromEntries([...this.windows].map(([user, record]) => [user, { ...record }])),
+      outbox: this.outbox(),
     };
   }
 
