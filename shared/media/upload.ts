@@ -10,7 +10,7 @@ import { request } from 'undici';
 import { ValidationError } from '../errors';
 import type { CdnMedia } from '../model';
 import { abortError, type Transport } from '../transport';
-import type { GetUploadUrlRequest, GetUploadUrlResponse } from '../wire';
+import { UploadMediaType, type GetUploadUrlRequest, type GetUploadUrlResponse } from '../wire';
 import { paddedSize } from './crypto';
 import { DEFAULT_MEDIA_MAX_BYTES, MediaError } from './errors';
 import { cdnUrl, headerValue, readSnippet, type MediaContext } from './http';
@@ -56,13 +56,14 @@ export interface UploadedMedia {
  */
 export async function uploadMedia(ctx: UploadContext, source: UploadSource, options: UploadOptions): Promise<UploadedMedia> {
   if (!options.toUserId?.trim()) throw new ValidationError('uploadMedia needs toUserId (the recipient)');
-  if (!options.fileName?.trim()) throw new ValidationError('uploadMedia needs a fileName');
+  checkFileName(options.fileName);
   const maxBytes = ctx.maxBytes ?? DEFAULT_MEDIA_MAX_BYTES;
-  const mediaType = options.mediaType ?? mediaTypeForFile(options.fileName);
+  const mediaType = checkMediaType(options.mediaType) ?? mediaTypeForFile(options.fileName);
   const { signal } = options;
 
   const prepared = await prepareSource(source, maxBytes, signal);
   try {
+    if (prepared.plainSize === 0) throw new ValidationError(`${options.fileName} is empty (0 bytes): there is nothing to send; check the file or the binary property`);
     const key = generateAesKey();
     const filekey = randomBytes(16).toString('hex');
     const cipherSize = paddedSize(prepared.plainSize);
@@ -92,6 +93,26 @@ export async function uploadMedia(ctx: UploadContext, source: UploadSource, opti
   } finally {
     await prepared.cleanup();
   }
+}
+
+/** The name the user sees: at most 255 bytes in UTF-8 (file systems' limit), no control characters. */
+function checkFileName(fileName: string | undefined): void {
+  if (typeof fileName !== 'string' || !fileName.trim()) throw new ValidationError('uploadMedia needs a fileName (it sets the media type and the name the user sees)');
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(fileName)) throw new ValidationError('the file name contains control characters (a line break, a tab, …): give a plain name such as report.pdf');
+  const bytes = Buffer.byteLength(fileName, 'utf8');
+  if (bytes > 255) throw new ValidationError(`the file name is ${bytes} bytes long in UTF-8; at most 255 are allowed: give a shorter name`);
+}
+
+function checkMediaType(mediaType: unknown): OutboundMediaType | undefined {
+  if (mediaType === undefined) return undefined;
+  if (mediaType === UploadMediaType.VOICE) {
+    throw new ValidationError('a bot cannot send a voice bubble (the chat never shows it, §10): send the audio as a file (media type 3, FILE)');
+  }
+  if (mediaType !== UploadMediaType.IMAGE && mediaType !== UploadMediaType.VIDEO && mediaType !== UploadMediaType.FILE) {
+    throw new ValidationError(`unknown media type ${String(mediaType)}: use 1 (image), 2 (video) or 3 (file), or leave it out to choose by the file name`);
+  }
+  return mediaType;
 }
 
 /** §7 step 5: the trimmed upload_full_url, else {cdn}/upload?encrypted_query_param=…&filekey=…, else fail. */

@@ -1,3 +1,4 @@
+import { ValidationError } from '../../../shared/errors';
 import { createHash } from 'node:crypto';
 import { appendFile, mkdtemp, readdir, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -143,10 +144,33 @@ describe('uploadMedia: getuploadurl and CDN (§7 steps 1–7)', () => {
     expect(uploads().length).toBeLessThanOrEqual(1);
   });
 
-  it('an empty file uploads as one padding block', async () => {
-    const result = await uploadMedia(ctx(), Buffer.alloc(0), { fileName: 'empty.txt', toUserId: 'u' });
-    expect(result.cipherSize).toBe(16);
-    expect(h.cdn.decryptStored(result.media.encryptQueryParam!, result.media.aesKey!)!.length).toBe(0);
+  it('an empty file is refused before any request, saying so', async () => {
+    const error = await rejection(uploadMedia(ctx(), Buffer.alloc(0), { fileName: 'empty.txt', toUserId: 'u' }));
+    expect(error).toBeInstanceOf(ValidationError);
+    expect(error.message).toBe('empty.txt is empty (0 bytes): there is nothing to send; check the file or the binary property');
+    expect(h.uploadUrlRequests).toHaveLength(0);
+    expect(uploads()).toHaveLength(0);
+  });
+
+  it.each([
+    ['a name over 255 bytes in UTF-8', `${'文'.repeat(86)}.txt`, 'the file name is 262 bytes long in UTF-8; at most 255 are allowed: give a shorter name'],
+    ['a line break in the name', 'report\n.pdf', 'the file name contains control characters (a line break, a tab, …): give a plain name such as report.pdf'],
+    ['a NUL in the name', 'a\u0000.pdf', 'the file name contains control characters (a line break, a tab, …): give a plain name such as report.pdf'],
+    ['no name', '  ', 'uploadMedia needs a fileName (it sets the media type and the name the user sees)'],
+  ])('%s is refused before any request', async (_what, fileName, message) => {
+    const error = await rejection(uploadMedia(ctx(), bytes(10), { fileName, toUserId: 'u' }));
+    expect(error).toBeInstanceOf(ValidationError);
+    expect(error.message).toBe(message);
+    expect(h.uploadUrlRequests).toHaveLength(0);
+  });
+
+  it('a 255-byte name is fine; voice (4) and unknown media types are refused before any request', async () => {
+    await uploadMedia(ctx(), bytes(10), { fileName: `${'a'.repeat(251)}.txt`, toUserId: 'u' });
+    const voice = await rejection(uploadMedia(ctx(), bytes(10), { fileName: 'a.silk', toUserId: 'u', mediaType: 4 as never }));
+    expect(voice.message).toMatch(/cannot send a voice bubble .* send the audio as a file/);
+    const unknown = await rejection(uploadMedia(ctx(), bytes(10), { fileName: 'a.bin', toUserId: 'u', mediaType: 9 as never }));
+    expect(unknown.message).toBe('unknown media type 9: use 1 (image), 2 (video) or 3 (file), or leave it out to choose by the file name');
+    expect(h.uploadUrlRequests).toHaveLength(1);
   });
 
   it('uses upload_full_url when the server gives one (trimmed)', async () => {
