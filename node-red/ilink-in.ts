@@ -22,6 +22,8 @@ interface IlinkInDef extends NodeDef, InboundFilterFields {
    * loses what the flow was still doing.
    */
   delivery?: 'after-flow' | 'on-send';
+  /** Minutes before a user's reply window closes to send a "window-closing" msg; 0 = never. */
+  windowClosingMinutes?: number | string;
 }
 
 const STATE_STATUS: Record<ConnectionState, NodeStatus> = {
@@ -33,6 +35,11 @@ const STATE_STATUS: Record<ConnectionState, NodeStatus> = {
   conflict: { fill: 'red', shape: 'ring', text: 'ilink-in.status.conflict' },
   stopped: { fill: 'grey', shape: 'ring', text: 'ilink-in.status.stopped' },
 };
+
+function windowClosingLeadMs(minutes: number | string | undefined): number {
+  const value = Number(minutes ?? 0);
+  return Number.isFinite(value) && value > 0 ? value * 60_000 : 0;
+}
 
 export = function (RED: NodeAPI): void {
   // With Delivery "per user, after the flow" (default), handle() returns (and the poller marks the message handled) only once the flow has finished it.
@@ -64,7 +71,7 @@ export = function (RED: NodeAPI): void {
     const receiver: Receiver = {
       async handle(message) {
         if (!accept(message)) return;
-        const msg: NodeMessage = { payload: message.text, topic: message.from, ilink: message };
+        const msg: NodeMessage = { payload: message.text, topic: message.from, ilink: { ...message, replyWindow: connection.client.replyWindow(message.from) } };
         if (def.download && pickMediaItem(message.items)) {
           try {
             const media = await connection.client.downloadMedia(message, { signal: closing.signal });
@@ -97,6 +104,10 @@ export = function (RED: NodeAPI): void {
       },
       onState(state) {
         node.status(STATE_STATUS[state]);
+      },
+      windowClosingLeadMs: windowClosingLeadMs(def.windowClosingMinutes),
+      onWindowClosing(window) {
+        node.send({ topic: 'window-closing', to: window.userId, payload: window });
       },
       onFatal(error) {
         node.status(errorStatus('ilink-in', error));

@@ -16,6 +16,8 @@ interface IlinkSendDef extends NodeDef {
   mode?: RecipientMode;
   /** 1: pass the msg on with the sent message IDs; 0: no output. */
   outputs?: number;
+  /** When the user's reply window is closed or the budget too small: fail (to Catch) or queue until they write. */
+  whenClosed?: 'fail' | 'queue';
 }
 
 export = function (RED: NodeAPI): void {
@@ -24,6 +26,7 @@ export = function (RED: NodeAPI): void {
     const node = this;
     const config = configNodeOf<IlinkConfigNode>(RED, node, def.bot);
     const sentText = statusTemplate(RED, 'ilink-send.status.sent', ['count', 'to']);
+    const queuedText = statusTemplate(RED, 'ilink-send.status.queued', ['to']);
 
     node.on('input', async (msg, send, done) => {
       if (!config) {
@@ -34,13 +37,20 @@ export = function (RED: NodeAPI): void {
       try {
         const target = resolveTarget(msg, def.to, def.mode);
         const content = contentOf(msg);
-        const results = await sendContent(config.connection.client, target, content);
-        node.status({ fill: 'green', shape: 'dot', text: sentText({ count: results.length, to: recipientOf(target) }) });
+        const results = await sendContent(config.connection.client, target, content, { whenClosed: def.whenClosed === 'queue' ? 'queue' : 'fail' });
+        const queued = results.some((r) => r.queuedAs);
+        node.status(
+          queued
+            ? { fill: 'yellow', shape: 'ring', text: queuedText({ to: recipientOf(target) }) }
+            : { fill: 'green', shape: 'dot', text: sentText({ count: results.length, to: recipientOf(target) }) },
+        );
         if (def.outputs) {
           msg.sent = {
             to: recipientOf(target),
             messageIds: results.map((r) => r.messageId),
             clientIds: results.map((r) => r.clientId),
+            ...(queued ? { queued: true, outboxId: results[0]?.queuedAs } : {}),
+            replyWindow: config.connection.client.replyWindow(recipientOf(target)),
           };
           msg.messageId = [...results].reverse().find((r) => r.messageId)?.messageId ?? '';
           send(msg);

@@ -236,6 +236,7 @@ export class ILinkClient {
    */
   async sendMedia(to: string, source: UploadSource | UploadedMedia, options: MediaSendOptions & SendOptions = {}): Promise<SendResult[]> {
     const { caption, fileName, mediaType, ...sendOptions } = options;
+    this.preflightMedia(to, caption, sendOptions);
     return this.send(to, await this.mediaContent(to, source, { caption, fileName, mediaType, signal: options.signal }), sendOptions);
   }
 
@@ -246,7 +247,15 @@ export class ILinkClient {
     options: MediaSendOptions & Omit<SendOptions, 'contextToken'> = {},
   ): Promise<SendResult[]> {
     const { caption, fileName, mediaType, ...sendOptions } = options;
+    this.preflightMedia(message.from, caption, { ...sendOptions, contextToken: message.contextToken });
     return this.reply(message, await this.mediaContent(message.from, source, { caption, fileName, mediaType, signal: options.signal }), sendOptions);
+  }
+
+  /** A media send the window or budget would refuse fails before the upload, not after it. */
+  private preflightMedia(to: string, caption: string | undefined, options: SendOptions): void {
+    this.assertSessionUsable();
+    if (!to?.trim()) return; // send() says what is missing
+    this.sender.preflight(to.trim(), caption?.trim() ? 2 : 1, options);
   }
 
   /** Uploads when needed, then [caption?, media item]. */

@@ -211,16 +211,25 @@ export class MessageSender {
     return entries.length;
   }
 
-  private async sendNow(to: string, items: MessageItem[], options: SendOptions): Promise<SendResult[]> {
-    const contextToken = options.contextToken || this.state.contextToken(to);
+  /**
+   * Whether `count` messages to this user may go out now: 'send', or 'queue'
+   * (with whenClosed 'queue'); otherwise throws NoContextTokenError or
+   * ReplyWindowError. Media sends ask before uploading.
+   */
+  preflight(to: string, count: number, options: SendOptions = {}): 'send' | 'queue' {
     try {
-      if (!contextToken && !options.allowWithoutContextToken) throw new NoContextTokenError(to);
-      assertCanSend(this.replyWindow(to), items.length, this.rules, this.clock.now());
+      if (!(options.contextToken || this.state.contextToken(to)) && !options.allowWithoutContextToken) throw new NoContextTokenError(to);
+      assertCanSend(this.replyWindow(to), count, this.rules, this.clock.now());
+      return 'send';
     } catch (error) {
-      if (options.whenClosed === 'queue' && (error instanceof ReplyWindowError || error instanceof NoContextTokenError)) return this.enqueue(to, items);
+      if (options.whenClosed === 'queue' && (error instanceof ReplyWindowError || error instanceof NoContextTokenError)) return 'queue';
       throw error;
     }
-    return this.sendItems(to, items, contextToken, options);
+  }
+
+  private async sendNow(to: string, items: MessageItem[], options: SendOptions): Promise<SendResult[]> {
+    if (this.preflight(to, items.length, options) === 'queue') return this.enqueue(to, items);
+    return this.sendItems(to, items, options.contextToken || this.state.contextToken(to), options);
   }
 
   private enqueue(to: string, items: MessageItem[]): SendResult[] {

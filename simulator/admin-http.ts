@@ -96,6 +96,14 @@ export function adminRoutes(admin: SimulatorAdmin, info: () => Json): Map<string
     admin.expireContextToken(text(body.botId, 'botId'), text(body.userId, 'userId'));
     return { ok: true };
   });
+  route('GET', '/_admin/reply-window', ({ query }) => admin.replyWindow(text(query.get('botId'), 'botId'), text(query.get('userId'), 'userId')));
+  const clock = (): Json => ({ now: admin.clockNow(), offsetMs: admin.clockOffsetMs() });
+  route('GET', '/_admin/clock', () => clock());
+  route('POST', '/_admin/clock', ({ body }) => {
+    if (typeof body.advanceMs !== 'number') throw new AdminHttpError(400, 'advanceMs must be a number of milliseconds ≥ 0');
+    admin.advanceClock(body.advanceMs);
+    return clock();
+  });
   route('GET', '/_admin/typing', ({ query }) => admin.typingState(text(query.get('botId'), 'botId'), text(query.get('userId'), 'userId')));
   route('GET', '/_admin/notifications', ({ query }) => admin.notifications(text(query.get('botId'), 'botId')));
   route('GET', '/_admin/requests', ({ query }) => {

@@ -8,6 +8,7 @@ import type { CdnFault } from './cdn';
 import type { FaultSpec, PendingFault } from './faults';
 import type { LoginScenario } from './login';
 import type { RecordedRequest, RequestFilter } from './request-log';
+import type { ReplyWindowView } from './send-rules';
 import type {
   BotInfo,
   CreateBotOptions,
@@ -88,9 +89,35 @@ export class SimulatorAdmin {
     return () => this.ctx.state.events.off('delivered', forward);
   }
 
-  /** Makes every context token of this user unusable (sendmessage then answers ret -2). */
+  /**
+   * Closes this user's reply window now (§10): sendmessage to the user then
+   * answers `{"ret":-2}` until the user writes again. The tokens stay the
+   * user's; the next inbound message reopens the window.
+   */
   expireContextToken(botId: string, userId: string): void {
-    this.ctx.state.expireContextTokens(botId, userId);
+    this.ctx.state.closeReplyWindow(botId, userId);
+  }
+
+  /** The reply window and budget of this user (§10), on the simulator clock. */
+  replyWindow(botId: string, userId: string): ReplyWindowView {
+    return this.ctx.state.replyWindow(botId, userId);
+  }
+
+  // ---- the simulator clock (sending rules) ----
+
+  /** Now on the simulator clock that the reply window, budget and rate limit read (ms epoch). */
+  clockNow(): number {
+    return this.ctx.state.clockNow();
+  }
+
+  /** How far advanceClock has moved the simulator clock past its base (options.clock) since the last reset. */
+  clockOffsetMs(): number {
+    return this.ctx.state.clockOffsetMs();
+  }
+
+  /** Moves the simulator clock forward by `ms` (≥ 0); returns the new now. reset() sets it back. */
+  advanceClock(ms: number): number {
+    return this.ctx.state.advanceClock(ms);
   }
 
   timeline(botId: string): TimelineEntry[] {
@@ -158,7 +185,7 @@ export class SimulatorAdmin {
     return this.ctx.log.list(filter);
   }
 
-  /** Forgets bots, messages, faults, scenarios, QR codes, recorded requests and CDN objects. */
+  /** Forgets bots, messages, reply windows, faults, scenarios, QR codes, recorded requests and CDN objects; the clock goes back to its base. */
   reset(): void {
     this.ctx.login.reset();
     this.ctx.state.reset();

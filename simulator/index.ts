@@ -6,6 +6,7 @@
 import { SimulatorAdmin } from './admin';
 import type { ApiScenario, SimContext } from './api/types';
 import { SimCdn } from './cdn';
+import { SimClock } from './clock';
 import { FaultBook } from './faults';
 import { LoginService } from './login';
 import { QR_STATUS_MAX_HOLD_MS, resolveOptions, type ResolvedOptions, type SimulatorOptions } from './options';
@@ -21,6 +22,8 @@ export type { FaultSpec, FaultKind, PendingFault } from './faults';
 export type { RecordedRequest, RequestFilter } from './request-log';
 export type { BotInfo, CreateBotOptions, Delivery, InjectMessageOptions, InjectedMessage, QuoteById, SentRecord, TypingState, NotificationRecord, TimelineEntry } from './state';
 export type { ApiScenario } from './api/types';
+export type { ClockSource } from './clock';
+export type { RateLimit, ReplyWindowView } from './send-rules';
 export { SimCdn } from './cdn';
 
 export interface Simulator {
@@ -56,7 +59,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 
   const waits = new Waits();
   const state = new SimState({
-    contextTokenTtlMs: resolved.contextTokenTtlMs,
+    clock: new SimClock(options.clock),
+    replyWindowMs: resolved.replyWindowMs,
+    sendsPerInbound: resolved.sendsPerInbound,
+    rateLimit: resolved.rateLimit,
     typingDisplayMs: resolved.typingDisplayMs,
     replay: resolved.replay,
     idOnlyQuotes: resolved.idOnlyQuotes,
@@ -99,6 +105,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     longPollTimeoutMs: resolved.longPollTimeoutMs,
     replay: resolved.replay,
     idOnlyQuotes: resolved.idOnlyQuotes,
+    replyWindowMs: resolved.replyWindowMs,
+    sendsPerInbound: resolved.sendsPerInbound,
+    rateLimit: resolved.rateLimit,
   });
   const router = createRouter(ctx, admin, info);
 

@@ -16,6 +16,18 @@ export function badParam(errmsg: string): Refusal {
   return { status: 200, body: { ret: -2, errmsg } };
 }
 
+/**
+ * Reply window closed or budget spent (§10): `{"ret":-2}` with no errmsg,
+ * unless options.replyWindowErrmsg gives one (the real server sometimes says
+ * "prepare failed").
+ */
+export function sendRefused(errmsg: string | null): Refusal {
+  return { status: 200, body: errmsg ? { ret: -2, errmsg } : { ret: -2 } };
+}
+
+/** Rate limiting (§10, #142, #270): this exact body, no errcode. */
+export const RATE_LIMITED: Refusal = { status: 200, body: { ret: -2, errmsg: 'rate limited' } };
+
 /** Unknown, replaced or expired token: errcode -14 and no ret (§2 field notes). */
 export const SESSION_TIMEOUT: Refusal = { status: 200, body: { errcode: -14, errmsg: 'session timeout' } };
 

@@ -1,7 +1,7 @@
 /**
  * The simulator's memory: bots and their tokens, inbound queues with opaque
- * cursors, context tokens, sent messages, typing and notify records. Pure
- * state with events; no HTTP here.
+ * cursors, context tokens, reply windows (send-rules.ts), sent messages,
+ * typing and notify records. Pure state with events; no HTTP here.
  */
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
@@ -17,6 +17,8 @@ import {
   newTypingTicket,
   randomHex,
 } from './ids';
+import type { SimClock } from './clock';
+import { SendRules, type RateLimit, type ReplyWindowView, type SendBlock } from './send-rules';
 import { recordIssuedToken } from './token-ledger';
 
 /** Messages kept per bot until acknowledged; the oldest are dropped beyond this. */
@@ -141,7 +143,6 @@ export interface NotificationRecord {
 
 interface ContextTokenRecord {
   userId: string;
-  lastUsedAt: number;
 }
 
 class Bot {
@@ -168,7 +169,14 @@ class Bot {
 export type TokenLookup = { kind: 'valid'; bot: BotInfo } | { kind: 'invalid' };
 
 export interface StateConfig {
-  contextTokenTtlMs: number;
+  /** The clock of the sending rules (reply window, budget, rate limit). */
+  clock: SimClock;
+  /** §10 reply window after the user's last message (options.replyWindowMs). */
+  replyWindowMs: number;
+  /** §10 budget of successful sends per user message (options.sendsPerInbound). */
+  sendsPerInbound: number;
+  /** Per-bot rate limit (options.rateLimit), null when off. */
+  rateLimit: RateLimit | null;
   typingDisplayMs: number;
   /** Re-deliver on an old, unknown or empty cursor (options.replay). */
   replay: boolean;
@@ -186,9 +194,16 @@ export class SimState {
   private sentCount = 0;
   private readonly messageIds = new MessageIdCounter();
   private readonly itemIds = new MessageIdCounter(FIRST_ITEM_ID);
+  private readonly sendRules: SendRules;
 
   constructor(private readonly config: StateConfig) {
     this.events.setMaxListeners(0);
+    this.sendRules = new SendRules({
+      clock: config.clock,
+      replyWindowMs: config.replyWindowMs,
+      sendsPerInbound: config.sendsPerInbound,
+      rateLimit: config.rateLimit,
+    });
   }
 
   // ---- Bots and sessions ----
@@ -280,7 +295,10 @@ export class SimState {
     if (refMsg) stampedItems[0].ref_msg = refMsg;
 
     const contextToken = options.contextToken ?? newContextToken();
-    this.rememberContextToken(bot, contextToken, options.from, now);
+    this.rememberContextToken(bot, contextToken, options.from);
+    const messageType = options.messageType ?? MessageType.USER;
+    // Only a user's own message opens the reply window (§10); an injected bot echo does not.
+    if (messageType === MessageType.USER) this.sendRules.userWrote(bot.info.botId, options.from);
     const messageId = this.messageIds.take();
     bot.seq += 1;
     const message: WeixinMessage = {
@@ -291,7 +309,7 @@ export class SimState {
       create_time_ms: now,
       update_time_ms: now,
       session_id: this.sessionIdFor(bot, options.from),
-      message_type: options.messageType ?? MessageType.USER,
+      message_type: messageType,
       message_state: MessageState.FINISH,
       item_list: stampedItems,
       context_token: contextToken,
@@ -299,6 +317,7 @@ export class SimState {
     this.enqueue(bot, message);
     this.addTimeline(bot, { direction: 'in', botId: bot.info.botId, userId: options.from, messageId, items: stampedItems, time: now, recalled: false });
     this.events.emit('inbound', bot.info.botId);
+    if (messageType === MessageType.USER) this.emitWindow(bot.info.botId, options.from);
     return { messageId, contextToken };
   }
 
@@ -372,37 +391,60 @@ export class SimState {
     this.events.emit('inbound', botId);
   }
 
-  // ---- Context tokens (§6) ----
+  // ---- Context tokens (§6) and the sending rules (§10) ----
 
   /**
-   * Every inbound message brings a fresh token. Older tokens of the same user
-   * stay valid until they have been idle for contextTokenTtlMs; a successful
-   * send refreshes the token it used.
+   * Every inbound message brings a fresh token. A token is good for sends to
+   * the user it was issued to, any of that user's tokens alike; whether a
+   * send may go out at all is the reply window's business (sendBlock).
    */
   checkContextToken(botId: string, userId: string, token: string | undefined): boolean {
     const bot = this.requireBot(botId);
     if (!token) return false;
-    const record = bot.contextTokens.get(token);
-    if (!record || record.userId !== userId) return false;
-    const now = Date.now();
-    if (now - record.lastUsedAt >= this.config.contextTokenTtlMs) {
-      bot.contextTokens.delete(token);
-      return false;
-    }
-    record.lastUsedAt = now;
-    return true;
+    return bot.contextTokens.get(token)?.userId === userId;
   }
 
-  expireContextTokens(botId: string, userId: string): number {
-    const bot = this.requireBot(botId);
-    let expired = 0;
-    for (const [token, record] of bot.contextTokens) {
-      if (record.userId === userId) {
-        bot.contextTokens.delete(token);
-        expired += 1;
-      }
-    }
-    return expired;
+  /**
+   * Why a send to this user would be refused now (reply window, budget, rate
+   * limit; §10), or undefined. recordSent then counts the send.
+   */
+  sendBlock(botId: string, userId: string): SendBlock | undefined {
+    this.requireBot(botId);
+    return this.sendRules.block(botId, userId);
+  }
+
+  /** Closes this user's reply window now (admin.expireContextToken); the user's next message opens it again. */
+  closeReplyWindow(botId: string, userId: string): void {
+    this.requireBot(botId);
+    this.sendRules.close(botId, userId);
+    this.emitWindow(botId, userId);
+  }
+
+  replyWindow(botId: string, userId: string): ReplyWindowView {
+    this.requireBot(botId);
+    return this.sendRules.view(botId, userId);
+  }
+
+  /** The reply window length and the budget per user message (options). */
+  get sendLimits(): { replyWindowMs: number; sendsPerInbound: number } {
+    return { replyWindowMs: this.config.replyWindowMs, sendsPerInbound: this.config.sendsPerInbound };
+  }
+
+  /** The simulator clock's now (ms epoch). */
+  clockNow(): number {
+    return this.config.clock.now();
+  }
+
+  /** How far advanceClock has moved the simulator clock since the last reset. */
+  clockOffsetMs(): number {
+    return this.config.clock.offsetMs;
+  }
+
+  /** Moves the simulator clock forward; returns the new now. */
+  advanceClock(ms: number): number {
+    const now = this.config.clock.advance(ms);
+    this.events.emit('clock', now);
+    return now;
   }
 
   // ---- Sent messages ----
@@ -422,6 +464,7 @@ export class SimState {
     };
     this.sent.push(record);
     if (this.sent.length > SENT_CAP) this.sent.shift();
+    this.sendRules.recordSend(botId, record.to);
     this.addTimeline(bot, {
       direction: 'out',
       botId,
@@ -432,6 +475,7 @@ export class SimState {
       recalled: false,
     });
     this.events.emit('sent', record);
+    this.emitWindow(botId, record.to);
     return record;
   }
 
@@ -517,6 +561,8 @@ export class SimState {
     this.sentCount = 0;
     this.messageIds.reset();
     this.itemIds.reset();
+    this.sendRules.reset();
+    this.config.clock.reset();
     for (const botId of botIds) this.events.emit('session', botId);
     this.events.emit('bots');
   }
@@ -582,12 +628,16 @@ export class SimState {
     return cursor;
   }
 
-  private rememberContextToken(bot: Bot, token: string, userId: string, now: number): void {
-    bot.contextTokens.set(token, { userId, lastUsedAt: now });
+  private rememberContextToken(bot: Bot, token: string, userId: string): void {
+    bot.contextTokens.set(token, { userId });
     if (bot.contextTokens.size > CONTEXT_TOKEN_CAP) {
       const oldest = bot.contextTokens.keys().next().value;
       if (oldest !== undefined) bot.contextTokens.delete(oldest);
     }
+  }
+
+  private emitWindow(botId: string, userId: string): void {
+    this.events.emit('window', { botId, userId });
   }
 
   private sessionIdFor(bot: Bot, userId: string): string {

@@ -20,6 +20,7 @@ import {
   type Poller,
   type PollerStatus,
   type PollerTimings,
+  type ReplyWindow,
   pollerTimingsFromEnv,
 } from '../../shared';
 
@@ -42,6 +43,9 @@ export interface Receiver {
   onState(state: ConnectionState, detail?: string): void;
   /** The poller ended for good (session expired, another poller holds the bot). */
   onFatal(error: Error): void;
+  /** How long before a user's reply window closes this receiver wants onWindowClosing (0 or absent: never). */
+  windowClosingLeadMs?: number;
+  onWindowClosing?(window: ReplyWindow): void;
 }
 
 export interface BotConnectionOptions {
@@ -215,9 +219,20 @@ export class BotConnection {
       for (const receiver of this.receivers) receiver.onFatal(error as Error);
       return;
     }
+    // One watch per bot: the longest lead any receiver asked for.
+    const leadMs = Math.max(0, ...[...this.receivers].map((receiver) => receiver.windowClosingLeadMs ?? 0));
     const poller = client.createPoller((message) => this.deliver(message), {
       owner: this.options.owner,
       timings,
+      windowClosing:
+        leadMs > 0
+          ? {
+              leadMs,
+              onClosing: (window) => {
+                for (const receiver of this.receivers) if (receiver.windowClosingLeadMs) receiver.onWindowClosing?.(window);
+              },
+            }
+          : undefined,
       onSessionExpired: 'stop',
       onStatus: (status, detail) => this.onPollerStatus(status, detail),
     });

@@ -6,7 +6,7 @@
  * came from ilink-in (its context token is reused), else msg.to, else the
  * node's configured user. "fixed" mode ignores msg.ilink (for forwarding).
  */
-import { buildMediaItem, ValidationError, type ILinkClient, type Item, type Message, type MessageItem, type UploadedMedia } from '../../shared';
+import { buildMediaItem, ValidationError, type ILinkClient, type Item, type Message, type MessageItem, type SendOptions, type UploadedMedia } from '../../shared';
 import type { NodeMessage } from './red-api';
 
 export type Target = { kind: 'reply'; message: Message } | { kind: 'send'; to: string; contextToken?: string };
@@ -115,10 +115,10 @@ export function contentOf(msg: NodeMessage): Content {
 }
 
 /** Sends the content; resolves with the per-item results of the core. */
-export async function sendContent(client: ILinkClient, target: Target, content: Content) {
+export async function sendContent(client: ILinkClient, target: Target, content: Content, sendOptions: Pick<SendOptions, 'whenClosed'> = {}) {
   const to = recipientOf(target);
   if (content.kind === 'media') {
-    const options = { fileName: content.fileName, caption: content.caption };
+    const options = { fileName: content.fileName, caption: content.caption, ...sendOptions };
     return target.kind === 'reply'
       ? client.replyMedia(target.message, content.data, options)
       : client.sendMedia(to, content.data, options);
@@ -135,5 +135,5 @@ export async function sendContent(client: ILinkClient, target: Target, content: 
       else outbound.push(buildMediaItem(await client.uploadMedia(part.file, { fileName: part.fileName, toUserId: to })));
     }
   }
-  return target.kind === 'reply' ? client.reply(target.message, outbound) : client.send(to, outbound);
+  return target.kind === 'reply' ? client.reply(target.message, outbound, sendOptions) : client.send(to, outbound, sendOptions);
 }

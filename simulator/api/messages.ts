@@ -1,7 +1,7 @@
 /** sendmessage (§2, §6) and the experimental recallmessage (§2, §9). */
 import { MessageItemType, MessageState, MessageType, type WeixinMessage } from '../../shared/wire';
 import { isPlainObject } from '../http-util';
-import { badParam, firstRefusal, type Refusal } from '../rules';
+import { badParam, firstRefusal, RATE_LIMITED, sendRefused, type Refusal } from '../rules';
 import { authedBot, ok, type EndpointSpec } from './types';
 
 /** The wire field that carries each item type's payload (§4, §9). */
@@ -71,8 +71,12 @@ export const sendMessage: EndpointSpec = {
     if (refusal) return refusal;
     const to = msg.to_user_id as string;
     const contextToken = typeof msg.context_token === 'string' ? msg.context_token : undefined;
-    // Missing, unknown, foreign or idle-expired context tokens all answer ret -2 with HTTP 200 (§2 field notes).
+    // Missing, unknown or another user's context token: ret -2 with HTTP 200 (§2 field notes).
     if (!call.ctx.state.checkContextToken(bot.botId, to, contextToken)) return badParam('context token invalid');
+    // §10: reply window, then budget, then rate limit. A refused send counts for none of them.
+    const block = call.ctx.state.sendBlock(bot.botId, to);
+    if (block === 'rate-limited') return RATE_LIMITED;
+    if (block) return sendRefused(call.ctx.options.replyWindowErrmsg);
     const record = call.ctx.state.recordSent(bot.botId, msg as WeixinMessage);
     return ok({ message_id: record.messageId });
   },
