@@ -2,16 +2,16 @@
  * Injected API faults, consumed in order per endpoint. They simulate what a
  * client must survive: gateway errors, slow or dropped connections, bodies
  * that do not parse, the -14 / -2 answers (§2 error model, §5), and messages
- * delivered twice (§10 "Duplicates").
+ * delivered twice (§10 "Duplicates"), rate limiting (§10 "Rate limit").
  */
 import { Endpoint, type EndpointName } from '../shared/wire';
 
-export type FaultKind = 'http5xx' | 'delay' | 'drop' | 'malformed' | 'errcode-14' | 'ret-2' | 'ret' | 'slowBody' | 'duplicate';
+export type FaultKind = 'http5xx' | 'delay' | 'drop' | 'malformed' | 'errcode-14' | 'ret-2' | 'ret' | 'slowBody' | 'duplicate' | 'rate-limited';
 
-export const FAULT_KINDS: readonly FaultKind[] = ['http5xx', 'delay', 'drop', 'malformed', 'errcode-14', 'ret-2', 'ret', 'slowBody', 'duplicate'];
+export const FAULT_KINDS: readonly FaultKind[] = ['http5xx', 'delay', 'drop', 'malformed', 'errcode-14', 'ret-2', 'ret', 'slowBody', 'duplicate', 'rate-limited'];
 
 /** Kinds that only make sense on one endpoint. */
-const ONLY_ON: Partial<Record<FaultKind, EndpointName>> = { duplicate: 'getUpdates' };
+const ONLY_ON: Partial<Record<FaultKind, EndpointName>> = { duplicate: 'getUpdates', 'rate-limited': 'sendMessage' };
 
 export interface FaultSpec {
   endpoint: EndpointName;

@@ -18,6 +18,7 @@ import {
   requireBearer,
   requireJsonContentType,
   requireWechatUin,
+  RATE_LIMITED,
   SESSION_TIMEOUT,
   type Body,
   type Refusal,
@@ -156,6 +157,10 @@ async function applyFault(ctx: SimContext, res: ServerResponse, fault: FaultSpec
       return true;
     case 'ret':
       await writeAnswer(ctx, res, { status: 200, body: { ret: fault.ret ?? -1, errmsg: 'injected fault' } });
+      return true;
+    case 'rate-limited':
+      // sendMessage only (§10 "Rate limit"): the real server's body; the send does not count for the sending rules.
+      await writeAnswer(ctx, res, RATE_LIMITED);
       return true;
     case 'delay': {
       const outcome = await ctx.waits.delay(fault.delayMs ?? 1000, res);

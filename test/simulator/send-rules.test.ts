@@ -115,13 +115,14 @@ describe('budget (§10)', () => {
 
   test('refused sends do not use it up', async () => {
     const { bot, contextToken } = conversation(sim());
-    // Refused for the token, the shape and a fault: none counts.
+    // Refused for the token, the shape, a fault and the rate-limited fault: none counts.
     expect(await send(sim(), bot, 'unknown-token')).toEqual({ ret: -2, errmsg: 'context token invalid' });
     const bad = textMessage(USER, contextToken);
     (bad.msg as Record<string, unknown>).message_type = 1;
     expect((await callApi(sim(), 'sendMessage', bad, { token: bot.token })).json?.ret).toBe(-2);
     sim().admin.injectFault({ endpoint: 'sendMessage', kind: 'ret-2' });
-    expect((await send(sim(), bot, contextToken))?.ret).toBe(-2);
+    sim().admin.injectFault({ endpoint: 'sendMessage', kind: 'rate-limited', count: 2 });
+    for (let i = 0; i < 3; i++) expect((await send(sim(), bot, contextToken))?.ret).toBe(-2);
     expect(sim().admin.replyWindow(bot.botId, USER).sendsLeft).toBe(10);
     for (let i = 1; i <= 10; i++) expect(await send(sim(), bot, contextToken)).toMatchObject({ ret: 0 });
     // Refusals once it is spent do not push the next message's budget below 10 either.
@@ -174,6 +175,25 @@ describe('rate limit (§10)', () => {
     expect(await send(sim(), bot, contextToken)).toEqual({ ret: -2, errmsg: 'rate limited' });
     // Rate-limited sends used none of the budget: 3 sent to alice so far.
     expect(sim().admin.replyWindow(bot.botId, USER).sendsLeft).toBe(7);
+  });
+});
+
+describe('rate-limited fault', () => {
+  const sim = useSimulator();
+
+  test('count sends get {"ret":-2,"errmsg":"rate limited"}, then normal; injectable over HTTP; sendMessage only', async () => {
+    const { bot, contextToken } = conversation(sim());
+    const posted = await http(`${sim().url}/_admin/faults`, { json: { endpoint: 'sendMessage', kind: 'rate-limited', count: 2 } });
+    expect(posted.json).toEqual({ ok: true });
+    expect(sim().admin.pendingFaults()).toEqual([{ endpoint: 'sendMessage', kind: 'rate-limited', count: 2 }]);
+    for (let i = 0; i < 2; i++) {
+      const result = await callApi(sim(), 'sendMessage', textMessage(USER, contextToken), { token: bot.token });
+      expect(result.status).toBe(200);
+      expect(result.text).toBe('{"ret":-2,"errmsg":"rate limited"}');
+    }
+    expect(await send(sim(), bot, contextToken)).toMatchObject({ ret: 0 });
+    expect(() => sim().admin.injectFault({ endpoint: 'getUpdates', kind: 'rate-limited' })).toThrow(/sendMessage only/);
+    expect((await http(`${sim().url}/_admin/faults`, { json: { endpoint: 'sendTyping', kind: 'rate-limited' } })).status).toBe(400);
   });
 });
 
