@@ -18,6 +18,10 @@
   var typingTimer = null;
   // The entry the next message quotes (the quote action), or null.
   var quoting = null;
+  // Reply window and budget per user (§10) as the server last sent them, and
+  // when each window closes on this page's clock (Date.now() + msLeft on receipt).
+  var windows = {};
+  var windowDeadline = {};
 
   // ---- item rendering: one function per item type (§4). Media helpers may replace entries. ----
 
@@ -163,12 +167,69 @@
     userList.textContent = '';
     users.forEach(function (user) {
       var li = document.createElement('li');
-      li.textContent = user;
+      li.dataset.user = user;
+      var name = document.createElement('span');
+      name.className = 'user-name';
+      name.textContent = user;
+      li.appendChild(name);
+      var status = document.createElement('span');
+      status.className = 'window';
+      li.appendChild(status);
       if (user === currentUser) li.className = 'active';
       else if (unread[user]) li.className = 'unread';
       li.addEventListener('click', function () { selectUser(user); });
       userList.appendChild(li);
     });
+    showWindows();
+  }
+
+  // ---- reply window and budget (§10): "回复窗口 23:59:12 · 剩余 8/10 条" ----
+
+  function setWindow(user, info) {
+    windows[user] = info;
+    windowDeadline[user] = info.open ? Date.now() + info.msLeft : 0;
+  }
+
+  function pad(number) {
+    return (number < 10 ? '0' : '') + number;
+  }
+
+  function countdown(ms) {
+    var seconds = Math.floor(ms / 1000);
+    return pad(Math.floor(seconds / 3600)) + ':' + pad(Math.floor(seconds / 60) % 60) + ':' + pad(seconds % 60);
+  }
+
+  // {text, state}: state is 'none' (the user never wrote), 'closed', 'spent' (no sends left) or 'open'.
+  function windowStatus(user) {
+    var info = windows[user];
+    if (!info || info.lastInboundAt === null) return { state: 'none', text: '无回复窗口（用户未发消息）/ no reply window (the user has not written)' };
+    var left = (windowDeadline[user] || 0) - Date.now();
+    if (left <= 0) return { state: 'closed', text: '回复窗口已关闭 / reply window closed' };
+    var time = countdown(left);
+    var budget = info.sendsLeft + '/' + info.sendsPerInbound;
+    return {
+      state: info.sendsLeft > 0 ? 'open' : 'spent',
+      text: '回复窗口 ' + time + ' · 剩余 ' + budget + ' 条 / reply window ' + time + ' · ' + budget + ' left',
+    };
+  }
+
+  // Updates the labels in place (called on every server update and once a second).
+  function showWindows() {
+    Array.prototype.forEach.call(userList.querySelectorAll('li[data-user]'), function (li) {
+      var status = windowStatus(li.dataset.user);
+      var label = li.querySelector('.window');
+      label.textContent = status.text;
+      label.dataset.state = status.state;
+    });
+    var line = document.getElementById('window-status');
+    if (!currentUser) {
+      line.hidden = true;
+      return;
+    }
+    var current = windowStatus(currentUser);
+    line.hidden = false;
+    line.textContent = current.text;
+    line.dataset.state = current.state;
   }
 
   function startQuote(entry) {
@@ -242,6 +303,9 @@
       timeline = state.timeline;
       users = state.users.slice();
       typingUntil = {};
+      windows = {};
+      windowDeadline = {};
+      Object.keys(state.windows || {}).forEach(function (user) { setWindow(user, state.windows[user]); });
       Object.keys(state.typing).forEach(function (user) {
         if (state.typing[user].typing) typingUntil[user] = state.typing[user].until;
       });
@@ -280,6 +344,11 @@
       timeline.forEach(function (entry) { if (entry.messageId === recall.messageId) entry.recalled = true; });
       var li = messageList.querySelector('[data-message-id="' + recall.messageId + '"]');
       if (li) li.classList.add('recalled');
+    });
+    events.addEventListener('windows', function (event) {
+      var changed = JSON.parse(event.data);
+      Object.keys(changed).forEach(function (user) { setWindow(user, changed[user]); });
+      showWindows();
     });
     events.addEventListener('bots', function () { loadBots(); });
   }
@@ -341,6 +410,8 @@
     document.getElementById('api-base').textContent = info.apiBaseUrl;
   });
   loadBots();
+  // The reply window countdown ticks on the page's clock.
+  setInterval(showWindows, 1000);
   // Without a bot there is no event stream yet: look for a QR login now and then.
   setInterval(function () { if (!botId) loadBots(); }, 3000);
 })();

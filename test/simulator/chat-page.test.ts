@@ -10,6 +10,7 @@ import { ILinkClient } from '../../shared/client';
 import type { Message } from '../../shared/model';
 import { startSimulator, type Simulator } from '../../simulator';
 import { launchBrowser, type TestBrowser } from '../harness/chromium';
+import { callApi, textMessage } from './helpers';
 import { makePng } from './png';
 
 jest.setTimeout(60_000);
@@ -193,5 +194,43 @@ test('chat page: ID-only quotes show the quoted entry; the quote action sends on
   expect(sent?.items[0]?.ref_msg).toMatchObject({ svr_id: first.messageId, message_item: { type: 0 } });
   await page.locator('#messages .quote', { hasText: '引用 / quote: 原来的话 original' }).nth(1).waitFor();
   await browser.screenshot(page, 'chat-page-quotes');
+  expect(pageErrors).toEqual([]);
+});
+
+test('chat page: each user shows the reply window countdown and the budget left, live (§10)', async () => {
+  const page = await browser.newPage();
+  const pageErrors: string[] = [];
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  const bot = sim.admin.createBot();
+  const from = 'dave@im.wechat';
+  const { contextToken } = sim.admin.injectMessage({ botId: bot.botId, from, text: '在吗 there?' });
+  await page.goto(sim.chatUrl);
+  await page.locator('#bot-select').selectOption(bot.botId);
+  const label = page.locator(`#user-list li[data-user="${from}"] .window`);
+  await label.filter({ hasText: /^回复窗口 23:59:\d\d · 剩余 10\/10 条 \/ reply window 23:59:\d\d · 10\/10 left$/ }).waitFor();
+  // The owner never wrote: no window.
+  await page.locator(`#user-list li[data-user="${bot.ownerUserId}"] .window`, { hasText: '无回复窗口' }).waitFor();
+
+  // Two sends from the bot: the budget goes down over the event stream; the countdown ticks on the page.
+  for (const text of ['one', 'two']) {
+    expect((await callApi(sim, 'sendMessage', textMessage(from, contextToken, text), { token: bot.token })).json?.ret).toBe(0);
+  }
+  await label.filter({ hasText: '剩余 8/10 条' }).waitFor();
+  const before = await label.textContent();
+  await page.waitForFunction(
+    `document.querySelector(${JSON.stringify(`#user-list li[data-user="${from}"] .window`)}).textContent !== ${JSON.stringify(before)}`,
+  );
+
+  // The simulator clock moves: 1 h later the page says so; after 24 h the window is closed; a new message reopens it with 10.
+  sim.admin.advanceClock(60 * 60 * 1000);
+  await label.filter({ hasText: /^回复窗口 22:5\d:\d\d · 剩余 8\/10 条/ }).waitFor();
+  await page.locator(`#user-list li[data-user="${from}"]`).click();
+  await page.locator('#window-status', { hasText: '剩余 8/10 条' }).waitFor();
+  await browser.screenshot(page, 'chat-page-reply-window');
+  sim.admin.advanceClock(23 * 60 * 60 * 1000);
+  await label.filter({ hasText: '回复窗口已关闭 / reply window closed' }).waitFor();
+  await page.locator('#text').fill('我回来了 back');
+  await page.locator('#text').press('Enter');
+  await label.filter({ hasText: /^回复窗口 23:59:\d\d · 剩余 10\/10 条/ }).waitFor();
   expect(pageErrors).toEqual([]);
 });
