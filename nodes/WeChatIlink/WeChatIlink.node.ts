@@ -8,7 +8,7 @@ import {
 } from 'n8n-workflow';
 import type { ILinkClient } from '../../shared';
 import { CREDENTIAL_NAME, effectiveToken, readCredentialFields } from '../../credentials/wechat-ilink-fields';
-import { createIlinkClient } from '../common/client';
+import { createIlinkClient, sharedBotStateFor } from '../common/client';
 import { RELOGIN_HINT, toNodeError } from '../common/node-errors';
 import type { Operation, OperationContext } from './operation-context';
 import { loginDescription, loginOperations } from './resources/login';
@@ -63,14 +63,19 @@ export class WeChatIlink implements INodeType {
     const node = this.getNode();
     const output: INodeExecutionData[] = [];
     let client: ILinkClient | undefined;
-    // One client per run: it keeps the run's context tokens and typing tickets.
+    // One client per run (it keeps the run's typing tickets), on the bot's state that every node of
+    // this n8n shares: the context tokens, reply windows and outbox the trigger keeps, across restarts.
     const getClient = async () => {
       if (client) return client;
       const credentials = (await this.getCredentials(CREDENTIAL_NAME)) as Record<string, unknown>;
       if (!effectiveToken(readCredentialFields(credentials))) {
         throw new NodeOperationError(node, 'The WeChat iLink credential has no bot token yet', { description: RELOGIN_HINT });
       }
-      client = createIlinkClient(credentials, { logger: this.logger, context: { workflowId: this.getWorkflow().id, node: node.name } });
+      client = createIlinkClient(credentials, {
+        logger: this.logger,
+        state: sharedBotStateFor(credentials),
+        context: { workflowId: this.getWorkflow().id, node: node.name },
+      });
       return client;
     };
 

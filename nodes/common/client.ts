@@ -1,7 +1,8 @@
 /** Builds the core client from the stored credential, the way every node here needs it. */
 import type { Logger as N8nLogger } from 'n8n-workflow';
 import { ILinkClient, type BotState, type StateStore } from '../../shared';
-import { clientOptionsFrom, readCredentialFields } from '../../credentials/wechat-ilink-fields';
+import { clientOptionsFrom, effectiveToken, readCredentialFields } from '../../credentials/wechat-ilink-fields';
+import { botStatePath, sharedBotState } from './bot-state';
 import { coreLoggerFor } from './host-logger';
 
 export function createIlinkClient(
@@ -10,4 +11,14 @@ export function createIlinkClient(
 ): ILinkClient {
   const options = clientOptionsFrom(readCredentialFields(credentials));
   return new ILinkClient({ ...options, state: host.state, logger: coreLoggerFor(host.logger, host.context) });
+}
+
+/**
+ * The bot's state shared by every node of this n8n (nodes/common/bot-state.ts):
+ * context tokens, reply windows and the outbox that the trigger keeps up to
+ * date, also across restarts (a file under n8n's user folder).
+ */
+export function sharedBotStateFor(credentials: Record<string, unknown>): BotState {
+  const fields = readCredentialFields(credentials);
+  return sharedBotState(botStatePath(fields.botId || undefined, effectiveToken(fields)));
 }
