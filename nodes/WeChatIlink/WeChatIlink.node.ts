@@ -1,22 +1,26 @@
 import {
   NodeConnectionTypes,
   NodeOperationError,
+  type IDataObject,
   type IExecuteFunctions,
   type INodeExecutionData,
   type INodeType,
   type INodeTypeDescription,
 } from 'n8n-workflow';
-import type { ILinkClient } from '../../shared';
+import { ReplyWindowError, type ILinkClient } from '../../shared';
 import { CREDENTIAL_NAME, effectiveToken, readCredentialFields } from '../../credentials/wechat-ilink-fields';
 import { createIlinkClient, sharedBotStateFor } from '../common/client';
 import { RELOGIN_HINT, toNodeError } from '../common/node-errors';
+import { replyWindowJson } from '../common/reply-window-json';
 import type { Operation, OperationContext } from './operation-context';
+import { contactDescription, contactOperations } from './resources/contact';
 import { loginDescription, loginOperations } from './resources/login';
 import { mediaDescription, mediaOperations } from './resources/media';
 import { messageDescription, messageOperations } from './resources/message';
 import { typingDescription, typingOperations } from './resources/typing';
 
 const operations: Record<string, Record<string, Operation>> = {
+  contact: contactOperations,
   message: messageOperations,
   media: mediaOperations,
   typing: typingOperations,
@@ -44,6 +48,7 @@ export class WeChatIlink implements INodeType {
         type: 'options',
         noDataExpression: true,
         options: [
+          { name: 'Contact', value: 'contact' },
           { name: 'Login', value: 'login' },
           { name: 'Media', value: 'media' },
           { name: 'Message', value: 'message' },
@@ -52,6 +57,7 @@ export class WeChatIlink implements INodeType {
         default: 'message',
       },
       ...messageDescription,
+      ...contactDescription,
       ...mediaDescription,
       ...typingDescription,
       ...loginDescription,
@@ -63,6 +69,7 @@ export class WeChatIlink implements INodeType {
     const node = this.getNode();
     const output: INodeExecutionData[] = [];
     let client: ILinkClient | undefined;
+    let queued = 0;
     // One client per run (it keeps the run's typing tickets), on the bot's state that every node of
     // this n8n shares: the context tokens, reply windows and outbox the trigger keeps, across restarts.
     const getClient = async () => {
@@ -87,15 +94,28 @@ export class WeChatIlink implements INodeType {
         if (!operation) throw new NodeOperationError(node, `unknown operation "${operationName}" for resource "${resource}"`, { itemIndex });
         const ctx: OperationContext = { exec: this, itemIndex, item: items[itemIndex], client: getClient };
         const result = await operation(ctx);
-        for (const entry of Array.isArray(result) ? result : [result]) output.push({ ...entry, pairedItem: { item: itemIndex } });
+        for (const entry of Array.isArray(result) ? result : [result]) {
+          if (entry.json.queued === true) queued++;
+          output.push({ ...entry, pairedItem: { item: itemIndex } });
+        }
       } catch (error) {
         const nodeError = toNodeError(node, error, itemIndex);
         if (this.continueOnFail()) {
-          output.push({ json: { error: nodeError.message, ...(nodeError.description ? { errorDescription: nodeError.description } : {}) }, pairedItem: { item: itemIndex } });
+          const json: IDataObject = { error: nodeError.message, ...(nodeError.description ? { errorDescription: nodeError.description } : {}) };
+          // Refused before any request: the item says which window, so that a workflow can branch on it.
+          if (error instanceof ReplyWindowError) json.replyWindow = replyWindowJson(error.window, client?.outbox(error.window.userId).length ?? 0);
+          output.push({ json, pairedItem: { item: itemIndex } });
           continue;
         }
         throw nodeError;
       }
+    }
+    if (queued > 0) {
+      this.addExecutionHints({
+        message: `${queued} send(s) went into the outbox (iLink would refuse them now): they go out when the user next writes, while a WeChat iLink Trigger of this bot is active`,
+        type: 'info',
+        location: 'outputPane',
+      });
     }
     return [output];
   }

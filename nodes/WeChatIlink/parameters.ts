@@ -1,6 +1,7 @@
 /** Small readers for parameters that several operations share, with the checks n8n users need. */
 import { NodeOperationError, type IBinaryData, type IDataObject } from 'n8n-workflow';
-import { DEFAULT_MEDIA_MAX_BYTES, formatBytes, type SendResult, type UploadSource } from '../../shared';
+import { DEFAULT_MEDIA_MAX_BYTES, formatBytes, type ILinkClient, type SendResult, type UploadSource } from '../../shared';
+import { currentReplyWindowJson } from '../common/reply-window-json';
 import type { OperationContext } from './operation-context';
 
 export function requiredText(ctx: OperationContext, name: string, what: string): string {
@@ -58,13 +59,32 @@ async function openBinary(ctx: OperationContext, binary: IBinaryData, propertyNa
   return { source: buffer, size: buffer.length };
 }
 
-/** What send operations output: IDs as strings, never the token. */
-export function sentJson(to: string, results: SendResult[]): IDataObject {
+/**
+ * What send operations output: IDs as strings, never the token; or, for a
+ * send that went into the outbox, that it waits there. Both with the user's
+ * reply window after the send.
+ */
+export function sentJson(to: string, results: SendResult[], client: ILinkClient): IDataObject {
+  const replyWindow = currentReplyWindowJson(client, to);
+  const outboxId = results.find((r) => r.queuedAs)?.queuedAs;
+  if (outboxId) {
+    return {
+      sent: false,
+      queued: true,
+      to,
+      outboxId,
+      queuedMessages: results.length,
+      note: 'iLink would refuse this now (reply window closed, too few messages left, or no message from the user yet): it waits in the outbox and goes out when the user next writes to the bot',
+      replyWindow,
+    };
+  }
   return {
     sent: true,
+    queued: false,
     to,
     messageId: results[results.length - 1]?.messageId ?? '',
     messageIds: results.map((r) => r.messageId),
     clientIds: results.map((r) => r.clientId),
+    replyWindow,
   };
 }

@@ -1,7 +1,7 @@
 import type { INodeProperties } from 'n8n-workflow';
 import type { Message } from '../../../../shared';
 import type { Operation } from '../../operation-context';
-import { convertMarkdownOption } from './message-options';
+import { convertMarkdownOption, whenClosedOf, whenClosedOption } from './message-options';
 import { optionsOf, requiredText, sentJson } from '../../parameters';
 
 const showOnlyForMessageReply = { show: { resource: ['message'], operation: ['reply'] } };
@@ -46,6 +46,7 @@ export const replyDescription: INodeProperties[] = [
     displayOptions: showOnlyForMessageReply,
     options: [
       convertMarkdownOption,
+      whenClosedOption,
     ],
   },
 ];
@@ -54,10 +55,10 @@ export const reply: Operation = async (ctx) => {
   const text = requiredText(ctx, 'text', 'the reply text');
   const to = requiredText(ctx, 'replyTo', 'the sender to reply to (Reply To)');
   const contextToken = requiredText(ctx, 'contextToken', 'the context token of the message answered');
-  const options = optionsOf<{ markdown?: boolean }>(ctx);
+  const options = optionsOf<{ markdown?: boolean; whenClosed?: string }>(ctx);
   const client = await ctx.client();
   // The core's reply echoes the context token and gives every part of the answer one run_id (§2).
   const answered: Message = { messageId: String(ctx.item.json.messageId ?? ''), from: to, to: '', kind: 'user', items: [], text: '', contextToken };
-  const results = await client.reply(answered, text, { markdown: options.markdown !== false });
-  return { json: sentJson(to, results) };
+  const results = await client.reply(answered, text, { markdown: options.markdown !== false, whenClosed: whenClosedOf(options) });
+  return { json: sentJson(to, results, client) };
 };

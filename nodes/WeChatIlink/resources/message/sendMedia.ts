@@ -1,7 +1,7 @@
 import type { INodeProperties } from 'n8n-workflow';
 import type { OutboundMediaType } from '../../../../shared';
 import type { Operation } from '../../operation-context';
-import { contextTokenOption, sendWithoutContextTokenOption } from './message-options';
+import { contextTokenOption, sendWithoutContextTokenOption, whenClosedOf, whenClosedOption } from './message-options';
 import { optionsOf, readBinaryInput, requiredText, sentJson } from '../../parameters';
 
 const showOnlyForMessageSendMedia = { show: { resource: ['message'], operation: ['sendMedia'] } };
@@ -68,6 +68,7 @@ export const sendMediaDescription: INodeProperties[] = [
       },
       mediaTypeOption,
       sendWithoutContextTokenOption,
+      whenClosedOption,
     ],
   },
 ];
@@ -76,7 +77,7 @@ export const sendMedia: Operation = async (ctx) => {
   const to = requiredText(ctx, 'to', 'the recipient (To)');
   const property = requiredText(ctx, 'binaryPropertyName', 'the input binary field');
   const caption = String(ctx.exec.getNodeParameter('caption', ctx.itemIndex, '') ?? '');
-  const options = optionsOf<{ contextToken?: string; fileName?: string; mediaType?: string; allowWithoutContextToken?: boolean }>(ctx);
+  const options = optionsOf<{ contextToken?: string; fileName?: string; mediaType?: string; allowWithoutContextToken?: boolean; whenClosed?: string }>(ctx);
   const input = await readBinaryInput(ctx, property, options.fileName);
   const client = await ctx.client();
   const results = await client.sendMedia(to, input.source, {
@@ -85,6 +86,7 @@ export const sendMedia: Operation = async (ctx) => {
     caption,
     contextToken: options.contextToken?.trim() || undefined,
     allowWithoutContextToken: options.allowWithoutContextToken === true,
+    whenClosed: whenClosedOf(options),
   });
-  return { json: { ...sentJson(to, results), fileName: input.fileName, size: input.size } };
+  return { json: { ...sentJson(to, results, client), fileName: input.fileName, size: input.size } };
 };

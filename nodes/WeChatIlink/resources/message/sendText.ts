@@ -1,6 +1,6 @@
 import type { INodeProperties } from 'n8n-workflow';
 import type { Operation } from '../../operation-context';
-import { contextTokenOption, convertMarkdownOption, sendWithoutContextTokenOption } from './message-options';
+import { contextTokenOption, convertMarkdownOption, sendWithoutContextTokenOption, whenClosedOf, whenClosedOption } from './message-options';
 import { optionsOf, requiredText, sentJson } from '../../parameters';
 
 const showOnlyForMessageSendText = { show: { resource: ['message'], operation: ['sendText'] } };
@@ -37,6 +37,7 @@ export const sendTextDescription: INodeProperties[] = [
       contextTokenOption,
       sendWithoutContextTokenOption,
       convertMarkdownOption,
+      whenClosedOption,
     ],
   },
 ];
@@ -44,12 +45,13 @@ export const sendTextDescription: INodeProperties[] = [
 export const sendText: Operation = async (ctx) => {
   const to = requiredText(ctx, 'to', 'the recipient (To)');
   const text = requiredText(ctx, 'text', 'the text');
-  const options = optionsOf<{ contextToken?: string; allowWithoutContextToken?: boolean; markdown?: boolean }>(ctx);
+  const options = optionsOf<{ contextToken?: string; allowWithoutContextToken?: boolean; markdown?: boolean; whenClosed?: string }>(ctx);
   const client = await ctx.client();
   const results = await client.send(to, text, {
     contextToken: options.contextToken?.trim() || undefined,
     allowWithoutContextToken: options.allowWithoutContextToken === true,
     markdown: options.markdown !== false,
+    whenClosed: whenClosedOf(options),
   });
-  return { json: sentJson(to, results) };
+  return { json: sentJson(to, results, client) };
 };
