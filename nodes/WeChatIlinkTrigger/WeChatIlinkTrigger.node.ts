@@ -1,6 +1,7 @@
 import {
   NodeConnectionTypes,
   NodeOperationError,
+  type IDataObject,
   type INodeType,
   type INodeTypeDescription,
   type IRun,
@@ -20,14 +21,16 @@ import {
   type Message,
   type PollerTimings,
   pollerTimingsFromEnv,
+  type ReplyWindow,
 } from '../../shared';
 import { checkCredentials } from '../../shared/credential-check';
 import { clientOptionsFrom, CREDENTIAL_NAME, effectiveToken, readCredentialFields, type IlinkCredentialFields } from '../../credentials/wechat-ilink-fields';
 import { botStatePath, sharedBotState } from '../common/bot-state';
 import { createIlinkClient } from '../common/client';
 import { RELOGIN_HINT } from '../common/node-errors';
+import { replyWindowJson } from '../common/reply-window-json';
 import { EXECUTION_WAIT_MS, waitAtMost } from './execution-wait';
-import { mediaSummary, messageItem, messageJson } from './message-item';
+import { mediaSummary, messageItem, messageJson, windowClosingJson } from './message-item';
 import { readTriggerSettings, type TriggerSettings } from './trigger-options';
 import { triggerProperties } from './trigger-properties';
 
@@ -56,10 +59,14 @@ export class WeChatIlinkTrigger implements INodeType {
     const fields = readCredentialFields(credentials);
     let settings: TriggerSettings;
     let accept: (message: Message) => boolean;
+    let acceptSender: (userId: string) => boolean;
     let timings: Partial<PollerTimings> | undefined;
     try {
       settings = readTriggerSettings(this, fields.ownerUserId || undefined);
       accept = createMessageFilter(settings.filter);
+      // The window-closing warning has no message: only the Senders setting applies to it.
+      const senderFilter = createMessageFilter({ senders: settings.filter.senders, allowList: settings.filter.allowList, ownerUserId: settings.filter.ownerUserId });
+      acceptSender = (userId) => senderFilter({ messageId: '', from: userId, to: '', kind: 'user', items: [], text: '' });
       timings = pollerTimingsFromEnv();
     } catch (error) {
       throw new NodeOperationError(node, error instanceof ValidationError ? error.message : (error as Error));
@@ -75,7 +82,8 @@ export class WeChatIlinkTrigger implements INodeType {
     }
 
     // The bot's state is shared by every node of this n8n that uses the bot (nodes/common/bot-state.ts).
-    // Manual runs ("Listen for test event") start from it but must not move it.
+    // Manual runs ("Listen for test event") start from it but must not move its cursor, inbox or
+    // handled IDs; what the server learnt from a message (the sender's new window, token) goes in.
     const manual = this.getMode() === 'manual';
     const staticData = this.getWorkflowStaticData('node');
     const botState = sharedBotState(botStatePath(fields.botId || undefined, effectiveToken(fields)), staticData[LEGACY_STATE_KEY]);
@@ -94,7 +102,11 @@ export class WeChatIlinkTrigger implements INodeType {
       // Handled once its execution starts: a kill of n8n while it runs does not run it again
       // (at most once, as n8n's own triggers); the messages behind it wait in the state file's inbox.
       client.state.markSeen(message.messageId);
-      const item = await buildItem(this, client, message, settings);
+      if (manual && message.kind !== 'bot') noteInboundIn(botState, message);
+      // The sender's window as the state knows it now (open again, less what their outbox just used);
+      // the outbox is the shared one (a test listener does not send it).
+      const replyWindow = message.kind === 'bot' ? undefined : replyWindowJson(client.replyWindow(message.from), botState.outbox(message.from).length);
+      const item = await buildItem(this, client, message, settings, replyWindow);
       const waitForExecution = settings.oneAtATime && !manual;
       if (!settings.typingIndicator && !waitForExecution) {
         this.emit([[item]]);
@@ -122,6 +134,12 @@ export class WeChatIlinkTrigger implements INodeType {
       }
     };
 
+    // "Window Closing Warning": an item of its own, a set time before a user's window closes.
+    const emitWindowClosing = (window: ReplyWindow) => {
+      if (!acceptSender(window.userId)) return;
+      this.emit([[{ json: windowClosingJson(window.userId, replyWindowJson(window, botState.outbox(window.userId).length)) }]]);
+    };
+
     const workflow = this.getWorkflow();
     const owner = `n8n workflow ${workflow.id ?? ''} "${workflow.name ?? ''}"${manual ? ' (test listener)' : ''}`;
     const poller = client.createPoller(emitMessage, {
@@ -132,6 +150,7 @@ export class WeChatIlinkTrigger implements INodeType {
         // One at a Time: one execution at a time, all users (n8n stalls on a backlog run at once).
         concurrency: settings.oneAtATime && !manual ? 1 : DEFAULT_CONCURRENCY,
         onSessionExpired: 'stop',
+        windowClosing: settings.windowClosingLeadMs > 0 ? { leadMs: settings.windowClosingLeadMs, onClosing: emitWindowClosing } : undefined,
         onError: (error, info) => {
           // Poll failures follow the core's backoff and are logged by it; no execution per failure.
           if (info.source === 'handler') this.logger.warn(`WeChat iLink Trigger: could not emit message ${info.message?.messageId}: ${error.message}`);
@@ -189,14 +208,28 @@ function testListenerState(context: ITriggerFunctions, fields: IlinkCredentialFi
   let state = testListenerStates.get(key);
   if (!state) {
     // The active workflow's waiting messages are its own: a test listen starts with an empty inbox.
-    state = new MemoryStateStore({ ...shared.snapshot(), inbox: [] });
+    // The outbox stays in the shared state (sent by the active trigger), or a test listen would send it a second time.
+    state = new MemoryStateStore({ ...shared.snapshot(), inbox: [], outbox: [] });
     testListenerStates.set(key, state);
   }
   return state;
 }
 
-async function buildItem(context: ITriggerFunctions, client: ILinkClient, message: Message, settings: TriggerSettings) {
-  const json = messageJson(message);
+/**
+ * A message a test listener received: the server gave its sender a new reply window and
+ * context token, which the bot's shared state must know too (as the poller records them).
+ */
+function noteInboundIn(state: BotState, message: Message): void {
+  const now = Date.now();
+  const at = typeof message.createTime === 'number' && message.createTime > 0 && message.createTime < now ? message.createTime : now;
+  state.batch(() => {
+    if (message.contextToken) state.rememberContextToken(message.from, message.contextToken, { flush: false });
+    state.noteInbound(message.from, at);
+  });
+}
+
+async function buildItem(context: ITriggerFunctions, client: ILinkClient, message: Message, settings: TriggerSettings, replyWindow: IDataObject | undefined) {
+  const json = messageJson(message, new Date(), replyWindow);
   if (!settings.downloadMedia || !pickMediaItem(message.items)) return messageItem(json);
   try {
     const media = await client.downloadMedia(message);

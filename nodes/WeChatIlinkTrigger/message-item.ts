@@ -1,17 +1,25 @@
 /**
  * One inbound message as an n8n item: the core's friendly message (camelCase,
- * IDs as strings, contextToken for replying), with readable times, and the
- * media as binary when asked for.
+ * IDs as strings, contextToken for replying), with readable times, the
+ * sender's reply window (§10) and the media as binary when asked for. Every
+ * item says which event it is: 'message', or 'windowClosing' for the warning
+ * before a user's reply window closes.
  */
 import type { IBinaryData, IDataObject, INodeExecutionData } from 'n8n-workflow';
 import type { DownloadedMedia, Message } from '../../shared';
 
-export function messageJson(message: Message, receivedAt = new Date()): IDataObject {
+export function messageJson(message: Message, receivedAt = new Date(), replyWindow?: IDataObject): IDataObject {
   // JSON round trip: drops undefined fields so that the item is plain data.
-  const json = JSON.parse(JSON.stringify(message)) as IDataObject;
+  const json: IDataObject = { event: 'message', ...(JSON.parse(JSON.stringify(message)) as IDataObject) };
   json.receivedAt = receivedAt.toISOString();
   if (typeof message.createTime === 'number' && message.createTime > 0) json.createdAt = new Date(message.createTime).toISOString();
+  if (replyWindow) json.replyWindow = replyWindow;
   return json;
+}
+
+/** The "window closing" event: the user's window (with its closesAt) is about to close. */
+export function windowClosingJson(userId: string, replyWindow: IDataObject, at = new Date()): IDataObject {
+  return { event: 'windowClosing', userId, replyWindow, emittedAt: at.toISOString() };
 }
 
 export function mediaSummary(media: DownloadedMedia, binaryPropertyName: string): IDataObject {

@@ -125,6 +125,15 @@ export const triggerProperties: INodeProperties[] = [
         default: false,
         description: 'Whether to show "typing…" to the sender while the workflow runs',
       },
+      {
+        displayName: 'Window Closing Warning (Minutes Before)',
+        name: 'windowClosingMinutes',
+        type: 'number',
+        typeOptions: { minValue: 0, maxValue: 1440 },
+        default: 0,
+        description:
+          'WeChat iLink delivers a bot\'s messages only within 24 hours of the user\'s last message. When set (0 = off), the trigger also emits an item { event: "windowClosing", userId, replyWindow } this many minutes before a user\'s window closes, so that the workflow can still write to them (for example, ask them to reply). Only for users the Senders setting lets through; message items have event "message", so route them with an IF or Switch node on the event field.',
+      },
     ],
   },
 ];
