@@ -1,10 +1,11 @@
 /** The n8n adapters that need no n8n: credential fields, the login hook's output, node errors, message items. */
 import { NodeApiError, NodeOperationError, type INode } from 'n8n-workflow';
-import { HttpError, MediaError, SessionExpiredError, ValidationError, type Message } from '../../shared';
+import { assertCanSend, DEFAULT_REPLY_WINDOW_RULES, HttpError, MediaError, NoContextTokenError, RateLimitedError, replyWindowOf, ReplyWindowError, SessionExpiredError, ValidationError, type Message } from '../../shared';
 import { apiBaseUrl, clientOptionsFrom, effectiveToken, readCredentialFields } from '../../credentials/wechat-ilink-fields';
 import { credentialDataForStep, LOGIN_STEP_FLAG, parseLoginStatus, runLoginHook } from '../../credentials/wechat-ilink-login-hook';
 import { RELOGIN_HINT, toNodeError } from '../../nodes/common/node-errors';
-import { messageJson } from '../../nodes/WeChatIlinkTrigger/message-item';
+import { replyWindowJson } from '../../nodes/common/reply-window-json';
+import { messageJson, windowClosingJson } from '../../nodes/WeChatIlinkTrigger/message-item';
 import { splitUserIds } from '../../nodes/WeChatIlinkTrigger/trigger-options';
 
 const node = { id: '1', name: 'WeChat iLink', type: 'CUSTOM.wechatIlink', typeVersion: 1, position: [0, 0], parameters: {} } as INode;
@@ -53,6 +54,64 @@ describe('node errors', () => {
     expect(expired.description).toBe(RELOGIN_HINT);
     expect(toNodeError(node, new HttpError('sendmessage', 'network', 'request failed'), 0)).toBeInstanceOf(NodeApiError);
   });
+
+  it("maps the server's sending rules (window, budget, rate limit) to NodeOperationError with the core's message and the fix", () => {
+    const now = 1_000_000_000_000;
+    const refusal = (record: { lastInboundAt: number; sends: number }, needed = 1): ReplyWindowError => {
+      try {
+        assertCanSend(replyWindowOf('u@im.wechat', record, DEFAULT_REPLY_WINDOW_RULES, now), needed, DEFAULT_REPLY_WINDOW_RULES, now);
+      } catch (error) {
+        return error as ReplyWindowError;
+      }
+      throw new Error('not refused');
+    };
+    const budget = refusal({ lastInboundAt: now - 60_000, sends: 10 });
+    const mapped = toNodeError(node, budget, 2);
+    expect(mapped).toBeInstanceOf(NodeOperationError);
+    expect(mapped.message).toBe(budget.message);
+    expect(mapped.message).toMatch(/all 10 messages iLink allows per user message to u@im\.wechat are used up/);
+    expect(mapped.description).toMatch(/at most 10 bot messages per message the user sends.*"When the Window Is Closed" to "Queue Until the User Writes".*"Get Reply Window"/);
+    const late = toNodeError(node, refusal({ lastInboundAt: now - 25 * 3_600_000, sends: 0 }), 0);
+    expect(late.message).toMatch(/last wrote 25 h ago; iLink only delivers within 24 h/);
+    expect(late.description).toMatch(/only within 24 hours of the user's last message/);
+    const limited = toNodeError(node, new RateLimitedError('sendmessage', { ret: -2, errmsg: 'rate limited' }, 'gave up after 6 attempt(s) over 112 s'), 0);
+    expect(limited).toBeInstanceOf(NodeOperationError);
+    expect(limited.message).toMatch(/rate limiting this bot.*gave up after 6 attempt\(s\)/);
+    expect(limited.description).toMatch(/already waited and retried.*Retry On Fail/);
+    expect(toNodeError(node, new NoContextTokenError('u@im.wechat'), 0).description).toMatch(/Queue Until the User Writes/);
+  });
+});
+
+describe('reply window items', () => {
+  it('always has every field: times as ISO strings and ms, null when unknown, and the queued count', () => {
+    const rules = DEFAULT_REPLY_WINDOW_RULES;
+    expect(replyWindowJson(replyWindowOf('u@im.wechat', undefined, rules, 0), 0)).toEqual({
+      userId: 'u@im.wechat',
+      open: true,
+      known: false,
+      sendsLeft: 10,
+      closedBy: null,
+      lastInboundAt: null,
+      lastInboundAtMs: null,
+      closesAt: null,
+      closesAtMs: null,
+      queued: 0,
+    });
+    const closed = replyWindowJson(replyWindowOf('u@im.wechat', { lastInboundAt: 0, sends: 10 }, rules, 1_000), 2);
+    expect(closed).toEqual({
+      userId: 'u@im.wechat',
+      open: false,
+      known: true,
+      sendsLeft: 0,
+      closedBy: 'budget',
+      lastInboundAt: '1970-01-01T00:00:00.000Z',
+      lastInboundAtMs: 0,
+      closesAt: '1970-01-02T00:00:00.000Z',
+      closesAtMs: 86_400_000,
+      queued: 2,
+    });
+    expect(windowClosingJson('u@im.wechat', closed, new Date(5))).toEqual({ event: 'windowClosing', userId: 'u@im.wechat', replyWindow: closed, emittedAt: '1970-01-01T00:00:00.005Z' });
+  });
 });
 
 describe('trigger items', () => {
@@ -61,6 +120,9 @@ describe('trigger items', () => {
     const json = messageJson(message, new Date(0));
     expect(json).toMatchObject({ messageId: '18446744073709551615', contextToken: 'ctx', receivedAt: '1970-01-01T00:00:00.000Z' });
     expect(json).not.toHaveProperty('createdAt');
+    expect(json.event).toBe('message');
+    expect(json).not.toHaveProperty('replyWindow');
+    expect(messageJson(message, new Date(0), { open: true }).replyWindow).toEqual({ open: true });
     expect(splitUserIds(' a@im.wechat, b@im.wechat;c@im.wechat \n')).toEqual(['a@im.wechat', 'b@im.wechat', 'c@im.wechat']);
   });
 });

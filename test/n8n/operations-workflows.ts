@@ -113,3 +113,35 @@ export function processingWorkflow(ref: CredentialRef, processing: 'oneAtATime' 
     action(ref, 'Reply', 440, { resource: 'message', operation: 'reply', text: '={{ "done: " + $json.text }}' }),
   ]);
 }
+
+// ---- the reply window (n8n-reply-window.test.ts) ----
+
+/** Trigger (options as given) → No Operation: receives, answers nothing, so that the bot's budget is the test's. */
+export function triggerOnlyWorkflow(ref: CredentialRef, name: string, parameters: Record<string, unknown> = {}): N8nWorkflowInput {
+  return chain(name, [
+    node(TRIGGER_NAME, TRIGGER_TYPE, 1, 0, { senders: 'everyone', options: {}, ...parameters }, { credentials: credentials(ref) }),
+    node('No Operation', 'n8n-nodes-base.noOp', 1, 220, {}),
+  ]);
+}
+
+/**
+ * Webhook {text, whenClosed?} → Send Text to a fixed user ID, with no context token given: the
+ * node must find the user's token and window in the bot's shared state. Continue On Fail as asked.
+ */
+export function sendTextToWorkflow(ref: CredentialRef, path: string, to: string, continueOnFail: boolean): N8nWorkflowInput {
+  return chain(`send text to ${to} ${path}`, [
+    webhook(path),
+    action(
+      ref,
+      'Send Text',
+      220,
+      { resource: 'message', operation: 'sendText', to, text: '={{ $json.body.text }}', options: { whenClosed: '={{ $json.body.whenClosed || "fail" }}' } },
+      continueOnFail ? { onError: 'continueRegularOutput' } : {},
+    ),
+  ]);
+}
+
+/** Webhook {userId} → Contact → Get Reply Window. */
+export function replyWindowWorkflow(ref: CredentialRef, path: string): N8nWorkflowInput {
+  return chain(`reply window ${path}`, [webhook(path), action(ref, 'Get Reply Window', 220, { resource: 'contact', operation: 'getReplyWindow', userId: '={{ $json.body.userId }}' })]);
+}
