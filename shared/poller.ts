@@ -284,13 +284,14 @@ export class Poller {
   }
 
   /**
-   * When the user wrote, for the reply window (§10): the server's stamp, unless it is
-   * ahead of this clock (then now). A message fetched late still dates from when it was written.
+   * When the user wrote, for the reply window (§10): the server's stamp, so that a message
+   * fetched late (after downtime) still dates from when it was written; the time it was
+   * fetched when there is none or it is ahead of this clock (the clocks disagree).
    */
   private inboundTime(wire: WeixinMessage): number {
     const now = this.clock.now();
     const stamp = wire.create_time_ms;
-    return typeof stamp === 'number' && Number.isFinite(stamp) && stamp > 0 && stamp < now ? stamp : now;
+    return typeof stamp === 'number' && Number.isFinite(stamp) && stamp > 0 && stamp <= now ? stamp : now;
   }
 
   private dispatch(entry: InboxEntry): void {

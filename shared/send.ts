@@ -140,10 +140,17 @@ export function toOutboundItems(content: OutboundContent, markdown = true): Mess
   return items;
 }
 
+/**
+ * Per state, per recipient: the end of the chain of sends to them. Kept by
+ * state, not by sender, so that every client on one bot's state (an n8n
+ * trigger and the action nodes share one) checks the budget and sends to a
+ * user one after another.
+ */
+const chainsByState = new WeakMap<BotState, Map<string, Promise<unknown>>>();
+
 export class MessageSender {
   private readonly runIds = new Map<string, string>();
-  /** Per recipient: the end of the chain of sends to them. */
-  private readonly chains = new Map<string, Promise<unknown>>();
+  private readonly chains: Map<string, Promise<unknown>>;
   private readonly clientIdPrefix: string;
   private readonly clock: Clock;
   readonly rules: ReplyWindowRules;
@@ -155,6 +162,12 @@ export class MessageSender {
     options: SenderOptions | string = {},
   ) {
     const settings = typeof options === 'string' ? { clientIdPrefix: options } : options;
+    let chains = chainsByState.get(state);
+    if (!chains) {
+      chains = new Map();
+      chainsByState.set(state, chains);
+    }
+    this.chains = chains;
     this.clientIdPrefix = settings.clientIdPrefix ?? DEFAULT_CLIENT_ID_PREFIX;
     this.clock = settings.clock ?? systemClock;
     this.rules = { ...DEFAULT_REPLY_WINDOW_RULES, ...settings.rules };

@@ -2,9 +2,9 @@
  * The simulator's rule clock: the time the sending rules of §10 (reply
  * window, budget, rate limit) read, so tests move it forward instead of
  * waiting. It is the injected base clock (options.clock, default Date.now)
- * plus an offset that admin.advanceClock adds to. Wire timestamps
- * (create_time_ms), timeline times, long polls, typing and QR codes keep the
- * real clock.
+ * plus an offset that admin.advanceClock adds to. Inbound messages'
+ * create_time_ms uses it too (the time their window starts); timeline times,
+ * long polls, typing and QR codes keep the real clock.
  */
 
 export interface ClockSource {

@@ -278,7 +278,9 @@ export class SimState {
   injectMessage(options: InjectMessageOptions): InjectedMessage {
     const bot = this.resolveBot(options.botId, options.token);
     if (typeof options.from !== 'string' || !options.from) throw new Error('injectMessage needs `from` (a user id)');
-    const now = Date.now();
+    // Stamped on the simulator clock, like the reply window it opens: a client that dates the window
+    // from create_time_ms then agrees with the server's rules when a test moves the clock.
+    const now = this.config.clock.now();
     const items: MessageItem[] = [];
     if (options.text !== undefined) items.push({ type: MessageItemType.TEXT, text_item: { text: options.text } });
     for (const item of options.items ?? []) items.push(structuredClone(item));
