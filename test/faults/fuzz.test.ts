@@ -188,6 +188,8 @@ async function pollOnce(status: number, body: string): Promise<PollOutcome> {
     state: new BotState(),
     clock,
     handler: (m) => void messages.push(m),
+    // The bodies mix user and bot message types; this test is about reading them, so echoes are handed over too.
+    includeBotMessages: true,
     onError: (e, info) => {
       if (info.source === 'handler') throw new Error(`handler error reported: ${e.message}`);
       errors.push(e);
@@ -216,15 +218,21 @@ function checkMessage(m: Message): void {
 }
 
 describe('getupdates bodies (real Transport + Poller)', () => {
-  test('valid bodies: every message delivered once, in order, with its exact uint64 ID', async () => {
+  test('valid bodies: every message delivered once, each user\'s in order, with its exact uint64 ID', async () => {
     await fc.assert(
       fc.asyncProperty(updatesBody, async (body) => {
         const outcome = await pollOnce(200, toWireText(body));
         expect(outcome.errors).toEqual([]);
         expect(outcome.survived).toBe(true);
-        expect(outcome.messages.map((m) => m.messageId)).toEqual(body.msgs.map((m) => m.message_id.toString()));
-        for (const [i, m] of outcome.messages.entries()) {
-          const wire = body.msgs[i]!;
+        // Users are handled side by side: every message once, each user's in order.
+        const ids = (list: Array<{ id: string; from: string }>, user: string) => list.filter((m) => m.from === user).map((m) => m.id);
+        const got = outcome.messages.map((m) => ({ id: m.messageId, from: m.from }));
+        const sent = body.msgs.map((m) => ({ id: m.message_id.toString(), from: m.from_user_id }));
+        expect(got.map((m) => m.id).sort()).toEqual(sent.map((m) => m.id).sort());
+        for (const user of new Set(sent.map((m) => m.from))) expect(ids(got, user)).toEqual(ids(sent, user));
+        const byId = new Map(body.msgs.map((m) => [m.message_id.toString(), m]));
+        for (const m of outcome.messages) {
+          const wire = byId.get(m.messageId)!;
           expect(m.from).toBe(wire.from_user_id);
           const firstText = wire.item_list.find((it) => it.type === 1) as { text_item: { text: string } } | undefined;
           if (firstText && firstText.text_item.text !== '') expect(m.text).toBe(firstText.text_item.text);
