@@ -300,12 +300,14 @@ export class MessageSender {
     if (contextToken) msg.context_token = contextToken;
     if (options.runId) msg.run_id = options.runId;
     const response = await this.postWithRateLimitRetry(to, msg, options.signal);
-    this.state.noteSent(to, 1);
     // message_id is a uint64 the transport already turned into a decimal string; anything else is ignored.
     const raw: unknown = response.message_id;
     const messageId = typeof raw === 'string' && /^\d+$/.test(raw) ? raw : typeof raw === 'number' && Number.isSafeInteger(raw) ? String(raw) : '';
-    // A user may quote this message later, by its ID only (§10).
-    if (messageId) this.state.rememberSent(messageId, item);
+    // One write: the budget spent, and the message kept for a user who quotes it later by its ID only (§10).
+    this.state.batch(() => {
+      this.state.noteSent(to, 1);
+      if (messageId) this.state.rememberSent(messageId, item);
+    });
     return { messageId, clientId, itemType: item.type ?? 0 };
   }
 

@@ -3,7 +3,8 @@
  * one long poller (10-mqtt pattern: receiving nodes register; the poller
  * starts with the first and stops with the last), and the typing keepalives.
  *
- * Message state (cursor, context tokens, dedupe window) lives in a file under
+ * Message state (cursor, the inbox of fetched messages not yet handled,
+ * context tokens, reply windows, outbox, dedupe window) lives in a file under
  * the Node-RED user directory, so a restart neither loses nor repeats messages.
  */
 import { join } from 'node:path';

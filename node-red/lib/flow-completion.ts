@@ -24,8 +24,9 @@
  * still outstanding then are not waited for again (in this runtime), so a
  * forgotten done() costs one wait, not one per message.
  *
- * Cost: messages are handed to the flow one at a time; the next one waits
- * until the flow has finished the previous one (as the core's handler does).
+ * Cost: the next message of the same user waits until the flow has finished
+ * the previous one (the core runs each user's handlers one at a time);
+ * different users' messages are followed side by side.
  */
 import { randomBytes } from 'node:crypto';
 import type { NodeMessage } from './red-api';
