@@ -71,7 +71,7 @@ export = function (RED: NodeAPI): void {
     const receiver: Receiver = {
       async handle(message) {
         if (!accept(message)) return;
-        const msg: NodeMessage = { payload: message.text, topic: message.from, ilink: { ...message, replyWindow: connection.client.replyWindow(message.from) } };
+        const msg: NodeMessage = { payload: message.text, topic: message.from, ilink: { ...message, replyWindow: connection.client.replyWindow(message.from, message.contextToken) } };
         if (def.download && pickMediaItem(message.items)) {
           try {
             const media = await connection.client.downloadMedia(message, { signal: closing.signal });

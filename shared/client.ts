@@ -165,9 +165,11 @@ export class ILinkClient {
    * The user's reply window as this bot knows it (§10): open, when it closes,
    * messages left of the budget, when they last wrote. `known: false` when
    * this bot has no record of their last message (then the server decides).
+   * Each user message's context token has its own budget: give a message's
+   * token for what a reply to it may send (default: their latest message's).
    */
-  replyWindow(userId: string): ReplyWindow {
-    return this.sender.replyWindow(userId);
+  replyWindow(userId: string, contextToken?: string): ReplyWindow {
+    return this.sender.replyWindow(userId, contextToken);
   }
 
   /** Sends queued with `whenClosed: 'queue'`, oldest first; one user's when given. */

@@ -20,6 +20,7 @@ import { claimPoller } from './poll-registry';
 import { asIdString, toMessage } from './messages';
 import type { Message } from './model';
 import { restoreQuote } from './quote-cache';
+import { inboundTimeOf } from './reply-window';
 import type { BotState, InboxEntry } from './store';
 import { isAbortError, type Transport } from './transport';
 import { UserLanes } from './user-lanes';
@@ -275,23 +276,12 @@ export class Poller {
         state.addToInbox(entry);
         const from = entry.msg.from_user_id;
         if (!from || entry.msg.message_type === MessageType.BOT) continue;
-        if (entry.msg.context_token) state.rememberContextToken(from, entry.msg.context_token, { flush: false });
-        state.noteInbound(from, this.inboundTime(entry.msg));
+        // A message fetched late (after downtime) still dates from when it was written.
+        state.noteUserMessage(from, entry.msg.context_token, inboundTimeOf(entry.msg.create_time_ms, this.clock.now()));
       }
       if (next) state.setCursor(next);
     });
     for (const entry of fresh) this.dispatch(entry);
-  }
-
-  /**
-   * When the user wrote, for the reply window (§10): the server's stamp, so that a message
-   * fetched late (after downtime) still dates from when it was written; the time it was
-   * fetched when there is none or it is ahead of this clock (the clocks disagree).
-   */
-  private inboundTime(wire: WeixinMessage): number {
-    const now = this.clock.now();
-    const stamp = wire.create_time_ms;
-    return typeof stamp === 'number' && Number.isFinite(stamp) && stamp > 0 && stamp <= now ? stamp : now;
   }
 
   private dispatch(entry: InboxEntry): void {

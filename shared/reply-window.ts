@@ -2,7 +2,8 @@
  * The server's sending rules (§10), as the client can know them before it
  * sends: a bot may send to a user only within 24 hours of that user's last
  * message (its own sends do not extend this), and at most 10 messages per
- * user message (every sendmessage counts: each text part, caption, media).
+ * user message, that is per its context token (every sendmessage counts:
+ * each text part, caption, media).
  * A send that would break one fails before any request, naming the rule and
  * the fix; nothing partial goes out.
  */
@@ -17,14 +18,28 @@ export interface ReplyWindowRules {
 
 export const DEFAULT_REPLY_WINDOW_RULES: ReplyWindowRules = { windowMs: 24 * 60 * 60 * 1000, sendsPerMessage: 10 };
 
-/** What the state keeps per user. */
+/** What the state keeps per user: when they last wrote, and the context token that message brought. */
 export interface UserWindowRecord {
   /** When the user last wrote (ms, client clock). */
   lastInboundAt: number;
-  /** Bot messages sent since then. */
+  /** The context token of that message ('' when it had none). */
+  token: string;
+}
+
+/**
+ * What the state keeps per context token (§10: "一个context_token只能回复10条消息"):
+ * each user message's token allows its own 10 sends.
+ */
+export interface TokenBudget {
+  /** Bot messages sent with this token. */
   sends: number;
-  /** The server refused a send (-2) since then: closed until the user writes. */
+  /** The server refused a send with it (-2): spent, or the window closed. */
   refused?: boolean;
+}
+
+/** When the user wrote, from the server's stamp; now when there is none or it is ahead of this clock. */
+export function inboundTimeOf(stamp: number | undefined, now: number): number {
+  return typeof stamp === 'number' && Number.isFinite(stamp) && stamp > 0 && stamp <= now ? stamp : now;
 }
 
 export interface ReplyWindow {
@@ -41,13 +56,23 @@ export interface ReplyWindow {
   closedBy?: 'time' | 'budget' | 'server';
 }
 
-export function replyWindowOf(userId: string, record: UserWindowRecord | undefined, rules: ReplyWindowRules, now: number): ReplyWindow {
+/**
+ * The window for a send to `userId` with a context token whose budget is
+ * `budget` (by default the token of their latest message).
+ */
+export function replyWindowOf(
+  userId: string,
+  record: UserWindowRecord | undefined,
+  budget: TokenBudget | undefined,
+  rules: ReplyWindowRules,
+  now: number,
+): ReplyWindow {
   if (!record) return { userId, open: true, known: false, sendsLeft: rules.sendsPerMessage };
   const closesAt = record.lastInboundAt + rules.windowMs;
   const base = { userId, known: true, lastInboundAt: record.lastInboundAt, closesAt };
   if (now >= closesAt) return { ...base, open: false, sendsLeft: 0, closedBy: 'time' };
-  if (record.refused) return { ...base, open: false, sendsLeft: 0, closedBy: 'server' };
-  const sendsLeft = Math.max(0, rules.sendsPerMessage - record.sends);
+  if (budget?.refused) return { ...base, open: false, sendsLeft: 0, closedBy: 'server' };
+  const sendsLeft = Math.max(0, rules.sendsPerMessage - (budget?.sends ?? 0));
   return sendsLeft === 0 ? { ...base, open: false, sendsLeft, closedBy: 'budget' } : { ...base, open: true, sendsLeft };
 }
 

@@ -174,9 +174,15 @@ export class MessageSender {
     this.retry = { ...DEFAULT_RATE_LIMIT_RETRY, ...settings.rateLimitRetry };
   }
 
-  /** The user's reply window as this bot knows it: open, closes at, sends left, last wrote at. */
-  replyWindow(userId: string): ReplyWindow {
-    return replyWindowOf(userId, this.state.windowRecord(userId), this.rules, this.clock.now());
+  /**
+   * The user's reply window as this bot knows it: open, closes at, messages
+   * left, last wrote at. The budget is that of `contextToken` (each user
+   * message's token has its own), by default the token of their latest message.
+   */
+  replyWindow(userId: string, contextToken?: string): ReplyWindow {
+    const record = this.state.windowRecord(userId);
+    const token = contextToken || this.state.contextToken(userId) || record?.token;
+    return replyWindowOf(userId, record, this.state.budget(token), this.rules, this.clock.now());
   }
 
   /** Sends content to a user: one sendmessage per item, in order, after any earlier send to them. */
@@ -205,10 +211,10 @@ export class MessageSender {
     if (this.state.outbox(userId).length === 0) return [];
     return this.inOrder(userId, async () => {
       const results: SendResult[] = [];
+      const token = contextToken || this.state.contextToken(userId);
       for (const entry of this.state.outbox(userId)) {
-        const window = this.replyWindow(userId);
+        const window = this.replyWindow(userId, token);
         if (!window.open || entry.items.length > window.sendsLeft) break;
-        const token = contextToken || this.state.contextToken(userId);
         // Sent whole or not at all: an entry leaves the outbox only when every part went out.
         results.push(...(await this.sendItems(userId, entry.items, token, {})));
         this.state.unqueue(entry.id);
@@ -231,8 +237,9 @@ export class MessageSender {
    */
   preflight(to: string, count: number, options: SendOptions = {}): 'send' | 'queue' {
     try {
-      if (!(options.contextToken || this.state.contextToken(to)) && !options.allowWithoutContextToken) throw new NoContextTokenError(to);
-      assertCanSend(this.replyWindow(to), count, this.rules, this.clock.now());
+      const token = options.contextToken || this.state.contextToken(to);
+      if (!token && !options.allowWithoutContextToken) throw new NoContextTokenError(to);
+      assertCanSend(this.replyWindow(to, token), count, this.rules, this.clock.now());
       return 'send';
     } catch (error) {
       if (options.whenClosed === 'queue' && (error instanceof ReplyWindowError || error instanceof NoContextTokenError)) return 'queue';
@@ -299,20 +306,20 @@ export class MessageSender {
     };
     if (contextToken) msg.context_token = contextToken;
     if (options.runId) msg.run_id = options.runId;
-    const response = await this.postWithRateLimitRetry(to, msg, options.signal);
+    const response = await this.postWithRateLimitRetry(msg, options.signal);
     // message_id is a uint64 the transport already turned into a decimal string; anything else is ignored.
     const raw: unknown = response.message_id;
     const messageId = typeof raw === 'string' && /^\d+$/.test(raw) ? raw : typeof raw === 'number' && Number.isSafeInteger(raw) ? String(raw) : '';
     // One write: the budget spent, and the message kept for a user who quotes it later by its ID only (§10).
     this.state.batch(() => {
-      this.state.noteSent(to, 1);
+      this.state.noteSent(contextToken, 1);
       if (messageId) this.state.rememberSent(messageId, item);
     });
     return { messageId, clientId, itemType: item.type ?? 0 };
   }
 
-  /** One sendmessage; "rate limited" is retried after growing delays (same client_id), other -2s close the window. */
-  private async postWithRateLimitRetry(to: string, msg: WeixinMessage, signal: AbortSignal | undefined): Promise<SendMessageResponse> {
+  /** One sendmessage; "rate limited" is retried after growing delays (same client_id); another -2 spends the token here too. */
+  private async postWithRateLimitRetry(msg: WeixinMessage, signal: AbortSignal | undefined): Promise<SendMessageResponse> {
     const started = this.clock.now();
     for (let attempt = 0; ; attempt++) {
       try {
@@ -327,8 +334,8 @@ export class MessageSender {
           await this.clock.sleep(delay, signal);
           continue;
         }
-        // The server's -2 on a send: the reply window is closed (or the budget spent) until the user writes.
-        if (error instanceof ContextTokenError) this.state.noteRefused(to);
+        // The server's -2 on a send: this token is spent (or the window closed) until the user writes again.
+        if (error instanceof ContextTokenError) this.state.noteRefused(msg.context_token);
         throw error;
       }
     }

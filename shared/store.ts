@@ -16,7 +16,7 @@
  */
 import { appendFileSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { UserWindowRecord } from './reply-window';
+import type { TokenBudget, UserWindowRecord } from './reply-window';
 import type { MessageItem, WeixinMessage } from './wire';
 
 export interface BotStateSnapshot {
@@ -30,8 +30,10 @@ export interface BotStateSnapshot {
   inbox: InboxEntry[];
   /** Recent inbound and outbound messages, oldest first (for ID-only quotes, §10). */
   recent: RecentMessage[];
-  /** userId → when they last wrote and what the bot sent since (the reply window, §10). */
+  /** userId → when they last wrote, and that message's context token (the reply window, §10). */
   windows: Record<string, UserWindowRecord>;
+  /** context token → what the bot sent with it (the budget of its user message, §10). */
+  budgets: Record<string, TokenBudget>;
   /** Sends queued until the user writes again, oldest first. */
   outbox: OutboxEntry[];
 }
@@ -71,11 +73,11 @@ export type StateChange =
   | { seen: string }
   | { fetched: InboxEntry }
   | { recent: RecentMessage }
-  /** The user wrote at this time: a new window and budget. */
-  | { inbound: [userId: string, at: number] }
-  /** The bot sent this many messages to the user. */
-  | { sent: [userId: string, count: number] }
-  /** The server refused a send to the user (-2): closed until they write. */
+  /** The user wrote at this time, with this context token: a new window, and the token's budget. */
+  | { inbound: [userId: string, at: number, token: string] }
+  /** The bot sent this many messages with this context token. */
+  | { sent: [token: string, count: number] }
+  /** The server refused a send with this context token (-2). */
   | { refused: string }
   | { queued: OutboxEntry }
   | { unqueued: string };
@@ -94,7 +96,7 @@ export const MAX_RECENT_MESSAGES = 300;
 export const RECENT_TEXT_LIMIT = 1000;
 
 export function emptySnapshot(): BotStateSnapshot {
-  return { version: 1, cursor: '', contextTokens: {}, seenMessageIds: [], inbox: [], recent: [], windows: {}, outbox: [] };
+  return { version: 1, cursor: '', contextTokens: {}, seenMessageIds: [], inbox: [], recent: [], windows: {}, budgets: {}, outbox: [] };
 }
 
 /** Accepts anything that came back from disk or host storage, keeping only well-formed parts. */
@@ -118,13 +120,18 @@ export function normalizeSnapshot(value: unknown): BotStateSnapshot {
       if (isWindowRecord(record)) snapshot.windows[user] = { ...record };
     }
   }
+  if (raw.budgets && typeof raw.budgets === 'object') {
+    for (const [token, budget] of Object.entries(raw.budgets as Record<string, unknown>)) {
+      if (typeof (budget as TokenBudget | null)?.sends === 'number') snapshot.budgets[token] = { ...(budget as TokenBudget) };
+    }
+  }
   if (Array.isArray(raw.outbox)) snapshot.outbox = raw.outbox.filter(isOutboxEntry);
   return snapshot;
 }
 
 function isWindowRecord(value: unknown): value is UserWindowRecord {
   const record = value as Partial<UserWindowRecord> | null;
-  return typeof record?.lastInboundAt === 'number' && Number.isFinite(record.lastInboundAt) && typeof record.sends === 'number';
+  return typeof record?.lastInboundAt === 'number' && Number.isFinite(record.lastInboundAt) && typeof record.token === 'string';
 }
 
 function isOutboxEntry(value: unknown): value is OutboxEntry {
@@ -185,16 +192,18 @@ export function applyChanges(snapshot: BotStateSnapshot, changes: readonly State
       snapshot.recent.push(change.recent);
       recentGrew = true;
     } else if ('inbound' in change) {
-      const [user, at] = change.inbound;
+      const [user, at, token] = change.inbound;
       delete snapshot.windows[user]; // re-insert so the most recent users come last
-      snapshot.windows[user] = { lastInboundAt: at, sends: 0 };
+      snapshot.windows[user] = { lastInboundAt: at, token };
       usersGrew = true;
     } else if ('sent' in change) {
-      const record = snapshot.windows[change.sent[0]];
-      if (record) record.sends += change.sent[1];
+      const [token, count] = change.sent;
+      const budget = snapshot.budgets[token] ?? { sends: 0 };
+      delete snapshot.budgets[token]; // re-insert so the most recently used tokens come last
+      snapshot.budgets[token] = { ...budget, sends: budget.sends + count };
+      usersGrew = true;
     } else if ('refused' in change) {
-      const record = snapshot.windows[change.refused];
-      if (record) record.refused = true;
+      snapshot.budgets[change.refused] = { ...(snapshot.budgets[change.refused] ?? { sends: 0 }), refused: true };
     } else if ('queued' in change) snapshot.outbox.push(change.queued);
     else if ('unqueued' in change) snapshot.outbox = snapshot.outbox.filter((entry) => entry.id !== change.unqueued);
   }
@@ -207,6 +216,8 @@ export function applyChanges(snapshot: BotStateSnapshot, changes: readonly State
     for (let i = 0; i < users.length - MAX_CONTEXT_TOKENS; i++) delete snapshot.contextTokens[users[i]];
     const windowUsers = Object.keys(snapshot.windows);
     for (let i = 0; i < windowUsers.length - MAX_CONTEXT_TOKENS; i++) delete snapshot.windows[windowUsers[i]];
+    const tokens = Object.keys(snapshot.budgets);
+    for (let i = 0; i < tokens.length - MAX_CONTEXT_TOKENS; i++) delete snapshot.budgets[tokens[i]];
   }
 }
 
@@ -341,7 +352,9 @@ function parseJournalLine(line: string): { n: number; change: StateChange } | un
   if (typeof entry.unqueued === 'string') return { n: entry.n, change: { unqueued: entry.unqueued } };
   if (typeof entry.refused === 'string') return { n: entry.n, change: { refused: entry.refused } };
   const inbound = entry.inbound;
-  if (Array.isArray(inbound) && typeof inbound[0] === 'string' && typeof inbound[1] === 'number') return { n: entry.n, change: { inbound: [inbound[0], inbound[1]] } };
+  if (Array.isArray(inbound) && typeof inbound[0] === 'string' && typeof inbound[1] === 'number' && typeof inbound[2] === 'string') {
+    return { n: entry.n, change: { inbound: [inbound[0], inbound[1], inbound[2]] } };
+  }
   const sent = entry.sent;
   if (Array.isArray(sent) && typeof sent[0] === 'string' && typeof sent[1] === 'number') return { n: entry.n, change: { sent: [sent[0], sent[1]] } };
   const token = entry.token;
@@ -388,6 +401,7 @@ export class BotState {
   private readonly inbox: Map<string, WeixinMessage>;
   private readonly recent: Map<string, RecentMessage>;
   private readonly windows: Map<string, UserWindowRecord>;
+  private readonly budgets: Map<string, TokenBudget>;
   private readonly outboxEntries: Map<string, OutboxEntry>;
   private pending: StateChange[] = [];
   private batchDepth = 0;
@@ -404,6 +418,7 @@ export class BotState {
     this.inbox = new Map(snapshot.inbox.map((entry) => [entry.key, entry.msg]));
     this.recent = new Map(snapshot.recent.map((entry) => [entry.id, entry]));
     this.windows = new Map(Object.entries(snapshot.windows).map(([user, record]) => [user, { ...record }]));
+    this.budgets = new Map(Object.entries(snapshot.budgets).map(([token, budget]) => [token, { ...budget }]));
     this.outboxEntries = new Map(snapshot.outbox.map((entry) => [entry.id, entry]));
   }
 
@@ -482,34 +497,46 @@ export class BotState {
     this.change({ seen: messageId });
   }
 
-  /** The user wrote at `at` (ms): a new reply window and budget (§10). Use inside batch() with the message's other changes. */
-  noteInbound(userId: string, at: number): void {
+  /**
+   * The user wrote at `at` (ms) a message with this context token: their latest token,
+   * a new reply window, and the token's own budget (§10). Recorded in one write.
+   */
+  noteUserMessage(userId: string, token: string | undefined, at: number): void {
     if (!userId) return;
-    this.windows.delete(userId);
-    this.windows.set(userId, { lastInboundAt: at, sends: 0 });
-    while (this.windows.size > MAX_CONTEXT_TOKENS) this.windows.delete(this.windows.keys().next().value as string);
-    this.change({ inbound: [userId, at] });
+    this.batch(() => {
+      if (token) this.rememberContextToken(userId, token, { flush: false });
+      this.windows.delete(userId);
+      this.windows.set(userId, { lastInboundAt: at, token: token ?? '' });
+      while (this.windows.size > MAX_CONTEXT_TOKENS) this.windows.delete(this.windows.keys().next().value as string);
+      this.change({ inbound: [userId, at, token ?? ''] });
+    });
   }
 
-  /** The bot sent `count` messages to the user. */
-  noteSent(userId: string, count = 1): void {
-    const record = this.windows.get(userId);
-    if (!record) return;
-    record.sends += count;
-    this.change({ sent: [userId, count] });
+  /** The bot sent `count` messages with this context token. */
+  noteSent(token: string | undefined, count = 1): void {
+    if (!token) return;
+    const budget = this.budgets.get(token) ?? { sends: 0 };
+    this.budgets.delete(token);
+    this.budgets.set(token, { ...budget, sends: budget.sends + count });
+    while (this.budgets.size > MAX_CONTEXT_TOKENS) this.budgets.delete(this.budgets.keys().next().value as string);
+    this.change({ sent: [token, count] });
   }
 
-  /** The server refused a send to the user (-2): closed until they write again. */
-  noteRefused(userId: string): void {
-    const record = this.windows.get(userId);
-    if (!record || record.refused) return;
-    record.refused = true;
-    this.change({ refused: userId });
+  /** The server refused a send with this context token (-2). */
+  noteRefused(token: string | undefined): void {
+    if (!token || this.budgets.get(token)?.refused) return;
+    this.budgets.set(token, { ...(this.budgets.get(token) ?? { sends: 0 }), refused: true });
+    this.change({ refused: token });
   }
 
   windowRecord(userId: string): UserWindowRecord | undefined {
     const record = this.windows.get(userId);
     return record ? { ...record } : undefined;
+  }
+
+  budget(token: string | undefined): TokenBudget | undefined {
+    const budget = token ? this.budgets.get(token) : undefined;
+    return budget ? { ...budget } : undefined;
   }
 
   /** Users whose last message this state knows, oldest first. */
@@ -555,6 +582,7 @@ export class BotState {
       inbox: this.inboxEntries(),
       recent: [...this.recent.values()],
       windows: Object.fromEntries([...this.windows].map(([user, record]) => [user, { ...record }])),
+      budgets: Object.fromEntries([...this.budgets].map(([token, budget]) => [token, { ...budget }])),
       outbox: this.outbox(),
     };
   }

@@ -300,7 +300,7 @@ export class SimState {
     this.rememberContextToken(bot, contextToken, options.from);
     const messageType = options.messageType ?? MessageType.USER;
     // Only a user's own message opens the reply window (§10); an injected bot echo does not.
-    if (messageType === MessageType.USER) this.sendRules.userWrote(bot.info.botId, options.from);
+    if (messageType === MessageType.USER) this.sendRules.userWrote(bot.info.botId, options.from, contextToken);
     const messageId = this.messageIds.take();
     bot.seq += 1;
     const message: WeixinMessage = {
@@ -410,9 +410,9 @@ export class SimState {
    * Why a send to this user would be refused now (reply window, budget, rate
    * limit; §10), or undefined. recordSent then counts the send.
    */
-  sendBlock(botId: string, userId: string): SendBlock | undefined {
+  sendBlock(botId: string, userId: string, contextToken: string): SendBlock | undefined {
     this.requireBot(botId);
-    return this.sendRules.block(botId, userId);
+    return this.sendRules.block(botId, userId, contextToken);
   }
 
   /** Closes this user's reply window now (admin.expireContextToken); the user's next message opens it again. */
@@ -466,7 +466,7 @@ export class SimState {
     };
     this.sent.push(record);
     if (this.sent.length > SENT_CAP) this.sent.shift();
-    this.sendRules.recordSend(botId, record.to);
+    this.sendRules.recordSend(botId, msg.context_token ?? '');
     this.addTimeline(bot, {
       direction: 'out',
       botId,

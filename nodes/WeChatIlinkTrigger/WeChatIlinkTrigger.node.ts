@@ -12,6 +12,7 @@ import {
   botKeyFor,
   createMessageFilter,
   DEFAULT_CONCURRENCY,
+  inboundTimeOf,
   MemoryStateStore,
   pickMediaItem,
   SessionExpiredError,
@@ -105,7 +106,7 @@ export class WeChatIlinkTrigger implements INodeType {
       if (manual && message.kind !== 'bot') noteInboundIn(botState, message);
       // The sender's window as the state knows it now (open again, less what their outbox just used);
       // the outbox is the shared one (a test listener does not send it).
-      const replyWindow = message.kind === 'bot' ? undefined : replyWindowJson(client.replyWindow(message.from), botState.outbox(message.from).length);
+      const replyWindow = message.kind === 'bot' ? undefined : replyWindowJson(client.replyWindow(message.from, message.contextToken), botState.outbox(message.from).length);
       const item = await buildItem(this, client, message, settings, replyWindow);
       const waitForExecution = settings.oneAtATime && !manual;
       if (!settings.typingIndicator && !waitForExecution) {
@@ -220,12 +221,7 @@ function testListenerState(context: ITriggerFunctions, fields: IlinkCredentialFi
  * context token, which the bot's shared state must know too (as the poller records them).
  */
 function noteInboundIn(state: BotState, message: Message): void {
-  const now = Date.now();
-  const at = typeof message.createTime === 'number' && message.createTime > 0 && message.createTime < now ? message.createTime : now;
-  state.batch(() => {
-    if (message.contextToken) state.rememberContextToken(message.from, message.contextToken, { flush: false });
-    state.noteInbound(message.from, at);
-  });
+  state.noteUserMessage(message.from, message.contextToken, inboundTimeOf(message.createTime, Date.now()));
 }
 
 async function buildItem(context: ITriggerFunctions, client: ILinkClient, message: Message, settings: TriggerSettings, replyWindow: IDataObject | undefined) {

@@ -73,8 +73,8 @@ export const sendMessage: EndpointSpec = {
     const contextToken = typeof msg.context_token === 'string' ? msg.context_token : undefined;
     // Missing, unknown or another user's context token: ret -2 with HTTP 200 (§2 field notes).
     if (!call.ctx.state.checkContextToken(bot.botId, to, contextToken)) return badParam('context token invalid');
-    // §10: reply window, then budget, then rate limit. A refused send counts for none of them.
-    const block = call.ctx.state.sendBlock(bot.botId, to);
+    // §10: reply window, then the budget of this context token, then rate limit. A refused send counts for none of them.
+    const block = call.ctx.state.sendBlock(bot.botId, to, contextToken as string);
     if (block === 'rate-limited') return RATE_LIMITED;
     if (block) return sendRefused(call.ctx.options.replyWindowErrmsg);
     const record = call.ctx.state.recordSent(bot.botId, msg as WeixinMessage);

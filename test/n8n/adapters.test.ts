@@ -59,7 +59,8 @@ describe('node errors', () => {
     const now = 1_000_000_000_000;
     const refusal = (record: { lastInboundAt: number; sends: number }, needed = 1): ReplyWindowError => {
       try {
-        assertCanSend(replyWindowOf('u@im.wechat', record, DEFAULT_REPLY_WINDOW_RULES, now), needed, DEFAULT_REPLY_WINDOW_RULES, now);
+        const window = replyWindowOf('u@im.wechat', { lastInboundAt: record.lastInboundAt, token: 't' }, { sends: record.sends }, DEFAULT_REPLY_WINDOW_RULES, now);
+        assertCanSend(window, needed, DEFAULT_REPLY_WINDOW_RULES, now);
       } catch (error) {
         return error as ReplyWindowError;
       }
@@ -85,7 +86,7 @@ describe('node errors', () => {
 describe('reply window items', () => {
   it('always has every field: times as ISO strings and ms, null when unknown, and the queued count', () => {
     const rules = DEFAULT_REPLY_WINDOW_RULES;
-    expect(replyWindowJson(replyWindowOf('u@im.wechat', undefined, rules, 0), 0)).toEqual({
+    expect(replyWindowJson(replyWindowOf('u@im.wechat', undefined, undefined, rules, 0), 0)).toEqual({
       userId: 'u@im.wechat',
       open: true,
       known: false,
@@ -97,7 +98,7 @@ describe('reply window items', () => {
       closesAtMs: null,
       queued: 0,
     });
-    const closed = replyWindowJson(replyWindowOf('u@im.wechat', { lastInboundAt: 0, sends: 10 }, rules, 1_000), 2);
+    const closed = replyWindowJson(replyWindowOf('u@im.wechat', { lastInboundAt: 0, token: 't' }, { sends: 10 }, rules, 1_000), 2);
     expect(closed).toEqual({
       userId: 'u@im.wechat',
       open: false,

@@ -100,6 +100,23 @@ test('the 11th message after one user message fails before any request, naming t
   await stop();
 });
 
+test('each user message\'s context token has its own 10: a backlog of 15 waiting messages is answered in full, one reply each', async () => {
+  const bot = sim.admin.createBot();
+  for (let i = 1; i <= 15; i++) sim.admin.injectMessage({ botId: bot.botId, from: ALICE, text: `backlog ${i}` });
+  const client = new ILinkClient({ token: bot.token, botId: bot.botId, baseUrl: sim.apiBaseUrl, logger: { debug() {}, info() {}, warn() {}, error() {} } });
+  const errors: Error[] = [];
+  const controller = new AbortController();
+  const listening = client.listen((m) => client.reply(m, `re ${m.text}`).then(() => undefined), { signal: controller.signal, onError: (e) => errors.push(e) });
+  await until(() => textsTo(ALICE).length === 15);
+  await until(() => client.state.inboxSize === 0);
+  controller.abort();
+  await listening;
+  expect(errors).toEqual([]);
+  expect(textsTo(ALICE)).toEqual(Array.from({ length: 15 }, (_, i) => `re backlog ${i + 1}`));
+  // A proactive send uses the latest message's token: one of its 10 is spent.
+  expect(client.replyWindow(ALICE).sendsLeft).toBe(9);
+});
+
 test("the window closes 24 h after the user's last message on the client's clock; the bot's sends do not extend it; a new message reopens it", async () => {
   const clock = new ManualClock(Date.now());
   const { client, write, stop } = await setup({ clock });

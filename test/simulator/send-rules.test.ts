@@ -98,19 +98,27 @@ describe('reply window length and errmsg are settable', () => {
 describe('budget (§10)', () => {
   const sim = useSimulator();
 
-  test('the 11th send after one user message is refused; a new user message gives 10 again, not 20', async () => {
+  test('the 11th send with one user message\'s context token is refused; the next message\'s token has 10 of its own, never more', async () => {
     const { bot, contextToken } = conversation(sim());
     for (let i = 1; i <= 10; i++) expect(await send(sim(), bot, contextToken, `part ${i}`)).toMatchObject({ ret: 0 });
     expect(await send(sim(), bot, contextToken, 'part 11')).toEqual({ ret: -2 });
     expect(sim().admin.replyWindow(bot.botId, USER)).toMatchObject({ open: true, sendsLeft: 0 });
 
-    // Two user messages in a row still give 10, not 20.
-    sim().admin.injectMessage({ botId: bot.botId, from: USER, text: 'more' });
-    sim().admin.injectMessage({ botId: bot.botId, from: USER, text: 'please' });
+    // A new message brings a new token with 10; the spent token stays spent.
+    const more = sim().admin.injectMessage({ botId: bot.botId, from: USER, text: 'more' });
     expect(sim().admin.replyWindow(bot.botId, USER).sendsLeft).toBe(10);
-    for (let i = 1; i <= 10; i++) expect(await send(sim(), bot, contextToken)).toMatchObject({ ret: 0 });
     expect(await send(sim(), bot, contextToken)).toEqual({ ret: -2 });
+    for (let i = 1; i <= 10; i++) expect(await send(sim(), bot, more.contextToken)).toMatchObject({ ret: 0 });
+    expect(await send(sim(), bot, more.contextToken)).toEqual({ ret: -2 });
     expect(sim().admin.sentMessages()).toHaveLength(20);
+  });
+
+  test('replies to several waiting messages, each with its own token, each have their own budget (a backlog can be answered)', async () => {
+    const { bot } = conversation(sim());
+    const waiting = Array.from({ length: 15 }, (_, i) => sim().admin.injectMessage({ botId: bot.botId, from: USER, text: `backlog ${i}` }));
+    for (const message of waiting) expect(await send(sim(), bot, message.contextToken)).toMatchObject({ ret: 0 });
+    expect(sim().admin.sentMessages()).toHaveLength(15);
+    expect(sim().admin.replyWindow(bot.botId, USER).sendsLeft).toBe(9);
   });
 
   test('refused sends do not use it up', async () => {
