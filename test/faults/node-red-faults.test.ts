@@ -340,13 +340,14 @@ describe('Node-RED nodes under injected faults', () => {
       [
         'ret -2',
         (sim) => sim.admin.injectFault({ endpoint: 'sendMessage', kind: 'ret-2' }),
-        'ContextTokenError: iLink rejected the request (code -2 on sendmessage: injected fault): the context token has probably expired; ' +
-          'the user must send the bot a new message before it can answer',
+        'ContextTokenError: iLink rejected the request (code -2 on sendmessage: injected fault): ' +
+          "the user's reply window has closed (iLink delivers only within 24 h of the user's last message, at most 10 messages per user message), " +
+          'or the context token has probably expired; the user must send the bot a new message before it can answer',
       ],
       [
         'an expired context token',
         (sim, bot) => sim.admin.expireContextToken(bot.botId, USER),
-        /^ContextTokenError: iLink rejected the request \(code -2 on sendmessage\b.*\): the context token has probably expired; the user must send the bot a new message/,
+        /^ContextTokenError: iLink rejected the request \(code -2 on sendmessage\b.*\): the user's reply window has closed .*, or the context token has probably expired; the user must send the bot a new message/,
       ],
       [
         'HTTP 503',
