@@ -126,6 +126,7 @@ export function normalizeSnapshot(value: unknown): BotStateSnapshot {
     }
   }
   if (Array.isArray(raw.outbox)) snapshot.outbox = raw.outbox.filter(isOutboxEntry);
+  pruneSnapshot(snapshot);
   return snapshot;
 }
 
@@ -164,12 +165,10 @@ export function recentMessageOf(id: string, msg: WeixinMessage): RecentMessage |
 /** Applies changes to a snapshot in place (the one rule every store shares). */
 export function applyChanges(snapshot: BotStateSnapshot, changes: readonly StateChange[], dedupeWindow = DEFAULT_DEDUPE_WINDOW): void {
   let seenGrew = false;
-  let usersGrew = false;
   let recentGrew = false;
   for (const change of changes) {
     if ('cursor' in change) snapshot.cursor = change.cursor;
     else if ('token' in change) {
-      usersGrew = true;
       const [user, token] = change.token;
       delete snapshot.contextTokens[user]; // re-insert so the most recent users come last
       snapshot.contextTokens[user] = token;
@@ -195,30 +194,41 @@ export function applyChanges(snapshot: BotStateSnapshot, changes: readonly State
       const [user, at, token] = change.inbound;
       delete snapshot.windows[user]; // re-insert so the most recent users come last
       snapshot.windows[user] = { lastInboundAt: at, token };
-      usersGrew = true;
     } else if ('sent' in change) {
       const [token, count] = change.sent;
       const budget = snapshot.budgets[token] ?? { sends: 0 };
       delete snapshot.budgets[token]; // re-insert so the most recently used tokens come last
       snapshot.budgets[token] = { ...budget, sends: budget.sends + count };
-      usersGrew = true;
     } else if ('refused' in change) {
       snapshot.budgets[change.refused] = { ...(snapshot.budgets[change.refused] ?? { sends: 0 }), refused: true };
     } else if ('queued' in change) snapshot.outbox.push(change.queued);
     else if ('unqueued' in change) snapshot.outbox = snapshot.outbox.filter((entry) => entry.id !== change.unqueued);
   }
-  if (seenGrew && snapshot.seenMessageIds.length > dedupeWindow) {
+  // Trimmed in steps, so that a full window does not cost a shift of the whole array per message.
+  if (seenGrew && snapshot.seenMessageIds.length > dedupeWindow + TRIM_SLACK) {
     snapshot.seenMessageIds.splice(0, snapshot.seenMessageIds.length - dedupeWindow);
   }
-  if (recentGrew && snapshot.recent.length > MAX_RECENT_MESSAGES) snapshot.recent.splice(0, snapshot.recent.length - MAX_RECENT_MESSAGES);
-  if (usersGrew) {
-    const users = Object.keys(snapshot.contextTokens);
-    for (let i = 0; i < users.length - MAX_CONTEXT_TOKENS; i++) delete snapshot.contextTokens[users[i]];
-    const windowUsers = Object.keys(snapshot.windows);
-    for (let i = 0; i < windowUsers.length - MAX_CONTEXT_TOKENS; i++) delete snapshot.windows[windowUsers[i]];
-    const tokens = Object.keys(snapshot.budgets);
-    for (let i = 0; i < tokens.length - MAX_CONTEXT_TOKENS; i++) delete snapshot.budgets[tokens[i]];
+  if (recentGrew && snapshot.recent.length > MAX_RECENT_MESSAGES + TRIM_SLACK) snapshot.recent.splice(0, snapshot.recent.length - MAX_RECENT_MESSAGES);
+}
+
+/** How far the snapshot's lists may grow past their caps before they are trimmed. */
+const TRIM_SLACK = 256;
+/** The memory and host-object stores apply every cap this often (in records). */
+const PRUNE_EVERY = 1000;
+
+/**
+ * Applies every cap to a snapshot (users, tokens, windows, budgets, the seen
+ * window, recent messages). applyChanges leaves the per-user maps alone, as
+ * counting an object's keys on every message costs more than it saves; the
+ * stores call this when they rewrite or load the whole state.
+ */
+export function pruneSnapshot(snapshot: BotStateSnapshot, dedupeWindow = DEFAULT_DEDUPE_WINDOW): void {
+  for (const map of [snapshot.contextTokens, snapshot.windows, snapshot.budgets] as Array<Record<string, unknown>>) {
+    const keys = Object.keys(map);
+    for (let i = 0; i < keys.length - MAX_CONTEXT_TOKENS; i++) delete map[keys[i]];
   }
+  if (snapshot.seenMessageIds.length > dedupeWindow) snapshot.seenMessageIds.splice(0, snapshot.seenMessageIds.length - dedupeWindow);
+  if (snapshot.recent.length > MAX_RECENT_MESSAGES) snapshot.recent.splice(0, snapshot.recent.length - MAX_RECENT_MESSAGES);
 }
 
 export class MemoryStateStore implements StateStore {
@@ -230,9 +240,11 @@ export class MemoryStateStore implements StateStore {
   load(): BotStateSnapshot | undefined {
     return this.snapshot ? structuredClone(this.snapshot) : undefined;
   }
+  private records = 0;
   record(changes: readonly StateChange[]): void {
     this.snapshot ??= emptySnapshot();
     applyChanges(this.snapshot, changes);
+    if (++this.records % PRUNE_EVERY === 0) pruneSnapshot(this.snapshot);
   }
 }
 
@@ -296,6 +308,7 @@ export class FileStateStore implements StateStore {
   /** Rewrites the snapshot with everything recorded so far and drops the journal. */
   compact(): void {
     if (!this.mirror) this.load();
+    pruneSnapshot(this.mirror as BotStateSnapshot);
     mkdirSync(dirname(this.path), { recursive: true });
     const temp = `${this.path}.${process.pid}.tmp`;
     writeFileSync(temp, JSON.stringify({ ...this.mirror, journalSeq: this.nextSeq - 1 }), { mode: 0o600 });
@@ -371,6 +384,7 @@ function parseJournalLine(line: string): { n: number; change: StateChange } | un
  */
 export class ObjectStateStore implements StateStore {
   private mirror: BotStateSnapshot | undefined;
+  private records = 0;
   constructor(
     private readonly target: Record<string, unknown>,
     private readonly key = 'ilinkState',
@@ -383,6 +397,7 @@ export class ObjectStateStore implements StateStore {
   record(changes: readonly StateChange[]): void {
     if (!this.mirror) this.load();
     applyChanges(this.mirror as BotStateSnapshot, changes);
+    if (++this.records % PRUNE_EVERY === 0) pruneSnapshot(this.mirror as BotStateSnapshot);
     this.target[this.key] = structuredClone(this.mirror);
   }
 }

@@ -1,7 +1,7 @@
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BotState, FileStateStore, MemoryStateStore, ObjectStateStore, safeAccountId } from '../../shared/store';
+import { BotState, DEFAULT_DEDUPE_WINDOW, FileStateStore, MAX_CONTEXT_TOKENS, MemoryStateStore, ObjectStateStore, safeAccountId } from '../../shared/store';
 
 const tempFile = () => join(mkdtempSync(join(tmpdir(), 'ilink-store-')), 'nested', 'bot.json');
 
@@ -153,5 +153,36 @@ describe('FileStateStore journal', () => {
     const second = new FileStateStore(path);
     new BotState(second).setCursor('b');
     expect(new BotState(new FileStateStore(path)).cursor).toBe('b');
+  });
+});
+
+describe('caps on the per-user and per-token records (applied when the whole state is rewritten or loaded)', () => {
+  it('a file store rewritten after many users and replies keeps at most MAX_CONTEXT_TOKENS of each, the newest, and the dedupe window', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ilink-caps-'));
+    const store = new FileStateStore(join(dir, 'bot.json'), 1000);
+    const state = new BotState(store);
+    const total = MAX_CONTEXT_TOKENS + 300;
+    for (let i = 0; i < total; i++) {
+      state.noteUserMessage(`u${i}@im.wechat`, `tok-${i}`, 1_000 + i);
+      state.noteSent(`tok-${i}`, 1);
+      state.markSeen(`m${i}`);
+    }
+    store.compact();
+    const saved = JSON.parse(readFileSync(join(dir, 'bot.json'), 'utf8'));
+    expect(Object.keys(saved.contextTokens)).toHaveLength(MAX_CONTEXT_TOKENS);
+    expect(Object.keys(saved.windows)).toHaveLength(MAX_CONTEXT_TOKENS);
+    expect(Object.keys(saved.budgets)).toHaveLength(MAX_CONTEXT_TOKENS);
+    expect(saved.budgets[`tok-${total - 1}`]).toEqual({ sends: 1 });
+    expect(saved.budgets['tok-0']).toBeUndefined();
+    expect(saved.seenMessageIds).toHaveLength(DEFAULT_DEDUPE_WINDOW);
+    // The in-memory view applies the same caps at once.
+    expect(state.budget('tok-0')).toBeUndefined();
+    expect(state.budget(`tok-${total - 1}`)).toEqual({ sends: 1 });
+    expect(state.hasSeen(`m${total - 1}`)).toBe(true);
+    expect(state.hasSeen('m0')).toBe(false);
+    // And a restart loads the capped state.
+    const reloaded = new BotState(new FileStateStore(join(dir, 'bot.json')));
+    expect(reloaded.windowRecord(`u${total - 1}@im.wechat`)).toEqual({ lastInboundAt: 1_000 + total - 1, token: `tok-${total - 1}` });
+    expect(reloaded.windowRecord('u0@im.wechat')).toBeUndefined();
   });
 });
