@@ -14,11 +14,10 @@ import type { Item, Message } from './model';
 import { Poller, type MessageHandler, type PollerOptions } from './poller';
 import { MessageSender, type OutboundContent, type RateLimitRetry, type SendOptions, type SendResult } from './send';
 import type { ReplyWindow, ReplyWindowRules } from './reply-window';
-import type { OutboxEntry } from './store';
-import { WindowClosingWatch, type WindowClosingOptions } from './window-watch';
-import { BotState, FileStateStore, MemoryStateStore, type StateStore } from './store';
+import { BotState, FileStateStore, MemoryStateStore, type OutboxEntry, type StateStore } from './store';
 import { Transport, type TransportOptions } from './transport';
 import { TypingIndicator, TypingTicketCache, type TypingOptions } from './typing';
+import { WindowClosingWatch, type WindowClosingOptions } from './window-watch';
 import { DEFAULT_CDN_BASE, type RecallMessageResponse } from './wire';
 
 export interface ClientOptions extends TransportOptions {
