@@ -4,6 +4,7 @@
  * the sender. Receives through its config node's poller.
  */
 import { createMessageFilter, pickMediaItem, type Message } from '../shared';
+import { putMedia } from './lib/media-msg';
 import type { ConnectionState, Receiver } from './lib/bot-connection';
 import type { IlinkConfigNode } from './lib/config-node';
 import { FlowCompletion, FLOW_COMPLETION_TIMEOUT_MS, type MessageHooks } from './lib/flow-completion';
@@ -75,10 +76,7 @@ export = function (RED: NodeAPI): void {
         if (def.download && pickMediaItem(message.items)) {
           try {
             const media = await connection.client.downloadMedia(message, { signal: closing.signal });
-            msg.payload = media.data;
-            msg.filename = media.fileName;
-            msg.mimetype = media.mimeType;
-            msg.media = { kind: media.kind, size: media.size, durationMs: media.durationMs, note: media.note };
+            putMedia(msg, media);
           } catch (error) {
             // Closing: not handled; the poller leaves the message for the next deploy.
             if (closing.signal.aborted) throw error;

@@ -4,6 +4,7 @@
  * (or any iLink item) can use.
  */
 import { ValidationError, type Item, type Message } from '../shared';
+import { putMedia } from './lib/media-msg';
 import type { IlinkConfigNode } from './lib/config-node';
 import { asError, configNodeOf, errorStatus, noBotSelectedError } from './lib/node-status';
 import { asBuffer, recipientOf, resolveTarget } from './lib/outbound';
@@ -42,10 +43,7 @@ export = function (RED: NodeAPI): void {
         const client = config.connection.client;
         if (operation === 'download') {
           const media = await client.downloadMedia(downloadTarget(msg));
-          msg.payload = media.data;
-          msg.filename = media.fileName;
-          msg.mimetype = media.mimeType;
-          msg.media = { kind: media.kind, size: media.size, durationMs: media.durationMs, note: media.note };
+          putMedia(msg, media);
           node.status({ fill: 'green', shape: 'dot', text: RED._('ilink-media.status.downloaded', { size: media.size, name: media.fileName }) });
         } else {
           const data = asBuffer(msg.payload);

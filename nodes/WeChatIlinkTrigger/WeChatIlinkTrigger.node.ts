@@ -31,7 +31,8 @@ import { createIlinkClient } from '../common/client';
 import { RELOGIN_HINT } from '../common/node-errors';
 import { replyWindowJson } from '../common/reply-window-json';
 import { EXECUTION_WAIT_MS, waitAtMost } from './execution-wait';
-import { mediaSummary, messageItem, messageJson, windowClosingJson } from './message-item';
+import { mediaSummary } from '../common/media-summary';
+import { messageItem, messageJson, windowClosingJson } from './message-item';
 import { readTriggerSettings, type TriggerSettings } from './trigger-options';
 import { triggerProperties } from './trigger-properties';
 

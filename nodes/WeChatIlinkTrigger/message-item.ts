@@ -6,7 +6,7 @@
  * before a user's reply window closes.
  */
 import type { IBinaryData, IDataObject, INodeExecutionData } from 'n8n-workflow';
-import type { DownloadedMedia, Message } from '../../shared';
+import type { Message } from '../../shared';
 
 export function messageJson(message: Message, receivedAt = new Date(), replyWindow?: IDataObject): IDataObject {
   // JSON round trip: drops undefined fields so that the item is plain data.
@@ -20,13 +20,6 @@ export function messageJson(message: Message, receivedAt = new Date(), replyWind
 /** The "window closing" event: the user's window (with its closesAt) is about to close. */
 export function windowClosingJson(userId: string, replyWindow: IDataObject, at = new Date()): IDataObject {
   return { event: 'windowClosing', userId, replyWindow, emittedAt: at.toISOString() };
-}
-
-export function mediaSummary(media: DownloadedMedia, binaryPropertyName: string): IDataObject {
-  const summary: IDataObject = { binaryProperty: binaryPropertyName, kind: media.kind, fileName: media.fileName, mimeType: media.mimeType, size: media.size };
-  if (media.durationMs !== undefined) summary.durationMs = media.durationMs;
-  if (media.note) summary.note = media.note;
-  return summary;
 }
 
 export function messageItem(json: IDataObject, binary?: { name: string; data: IBinaryData }): INodeExecutionData {

@@ -13,7 +13,7 @@ import { AES_BLOCK, EcbDecryptor, paddedSize } from './crypto';
 import { DEFAULT_MEDIA_MAX_BYTES, MediaError, tooLargeError } from './errors';
 import { cdnUrl, DOWNLOAD_IDLE_TIMEOUT_MS, readSnippet, type MediaContext } from './http';
 import { keyForItem, mediaOfItem } from './keys';
-import { mimeFromFileName, sniffImage } from './mime';
+import { mimeFromFileName, safeFileName, sniffImage } from './mime';
 import { silkToWav } from './voice';
 
 export type MediaKind = 'image' | 'video' | 'file' | 'voice';
@@ -26,7 +26,10 @@ export interface DownloadOptions {
 
 export interface DownloadedMedia {
   data: Buffer;
+  /** Safe to write to disk as is (safeFileName): no directories, control characters or leading dots. */
   fileName: string;
+  /** The file name the sender gave, when it differs from fileName. Never use it as a path. */
+  originalFileName?: string;
   mimeType: string;
   size: number;
   kind: MediaKind;
@@ -183,8 +186,12 @@ async function describe(kind: MediaKind, item: Item, data: Buffer, decodeVoice: 
     case 'video':
       return { data, kind, size: data.length, fileName: 'video.mp4', mimeType: 'video/mp4' };
     case 'file': {
-      const fileName = item.file?.fileName?.trim() || 'file.bin';
-      return { data, kind, size: data.length, fileName, mimeType: mimeFromFileName(fileName) };
+      // The sender chose this name: hand out a safe one, and the raw one apart.
+      const original = item.file?.fileName;
+      const fileName = safeFileName(original);
+      const result: DownloadedMedia = { data, kind, size: data.length, fileName, mimeType: mimeFromFileName(fileName) };
+      if (original !== undefined && original !== fileName) result.originalFileName = original;
+      return result;
     }
     case 'voice': {
       if (!decodeVoice) return { data, kind, size: data.length, fileName: 'voice.silk', mimeType: 'audio/silk' };

@@ -97,3 +97,27 @@ export function sniffImage(data: Buffer): { extension: string; mimeType: string 
   }
   return undefined;
 }
+
+/** The longest safe file name handed out, in UTF-8 bytes (file systems allow 255; room is left for a suffix). */
+export const SAFE_FILE_NAME_BYTES = 200;
+
+/**
+ * A sender's file name made safe to write to disk as is: its last path part
+ * only (no directories, in either slash), no control characters, no leading
+ * dots (no hidden files, no `..`), at most SAFE_FILE_NAME_BYTES with the
+ * extension kept; `fallback` when nothing is left. A flow that writes
+ * msg.filename with a file node can then not be turned into a path traversal.
+ */
+export function safeFileName(name: string | undefined, fallback = 'file.bin'): string {
+  // eslint-disable-next-line no-control-regex
+  let base = (name ?? '').replace(/[\u0000-\u001f\u007f]/g, '').split(/[\\/]/).pop() ?? '';
+  base = base.trim().replace(/^[.\s]+/, '');
+  if (!base) return fallback;
+  if (Buffer.byteLength(base, 'utf8') <= SAFE_FILE_NAME_BYTES) return base;
+  const dot = base.lastIndexOf('.');
+  const extension = dot > 0 && base.length - dot <= 16 ? base.slice(dot) : '';
+  let stem = base.slice(0, base.length - extension.length);
+  // Cut by code points, so a multi-byte character is never split.
+  while (Buffer.byteLength(stem + extension, 'utf8') > SAFE_FILE_NAME_BYTES) stem = Array.from(stem).slice(0, -1).join('');
+  return stem + extension;
+}

@@ -5,6 +5,7 @@ import { apiBaseUrl, clientOptionsFrom, effectiveToken, readCredentialFields } f
 import { credentialDataForStep, LOGIN_STEP_FLAG, parseLoginStatus, runLoginHook } from '../../credentials/wechat-ilink-login-hook';
 import { RELOGIN_HINT, toNodeError } from '../../nodes/common/node-errors';
 import { replyWindowJson } from '../../nodes/common/reply-window-json';
+import { mediaSummary } from '../../nodes/common/media-summary';
 import { messageJson, windowClosingJson } from '../../nodes/WeChatIlinkTrigger/message-item';
 import { splitUserIds } from '../../nodes/WeChatIlinkTrigger/trigger-options';
 
@@ -125,5 +126,16 @@ describe('trigger items', () => {
     expect(json).not.toHaveProperty('replyWindow');
     expect(messageJson(message, new Date(0), { open: true }).replyWindow).toEqual({ open: true });
     expect(splitUserIds(' a@im.wechat, b@im.wechat;c@im.wechat \n')).toEqual(['a@im.wechat', 'b@im.wechat', 'c@im.wechat']);
+  });
+});
+
+describe('media summary', () => {
+  it("carries the sender's raw file name only when it was not safe to use as is; fileName is the safe one", () => {
+    const base = { data: Buffer.alloc(1), mimeType: 'text/plain', size: 1, kind: 'file' as const };
+    expect(mediaSummary({ ...base, fileName: 'notes.txt' }, 'data')).toEqual({ binaryProperty: 'data', kind: 'file', fileName: 'notes.txt', mimeType: 'text/plain', size: 1 });
+    expect(mediaSummary({ ...base, fileName: 'settings.js', originalFileName: '../../settings.js' }, 'data')).toMatchObject({
+      fileName: 'settings.js',
+      originalFileName: '../../settings.js',
+    });
   });
 });

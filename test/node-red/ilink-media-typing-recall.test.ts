@@ -48,6 +48,27 @@ describe('ilink-media, ilink-typing and ilink-recall against the simulator', () 
     expect(out[0]).toMatchObject({ filename: 'video.mp4', mimetype: 'video/mp4', media: { kind: 'video', size: 5000 } });
   });
 
+  it('a sender\'s hostile file name reaches msg.filename safe to write; the raw one is msg.media.originalFileName (wechat in and wechat media)', async () => {
+    const ctx = await load([
+      { id: 'media', type: 'ilink-media', bot: 'bot', operation: 'download', wires: [['out']] },
+      { id: 'out', type: 'helper' },
+      { id: 'in2', type: 'ilink-in', bot: 'bot', download: true, wires: [['in2Out']] },
+      { id: 'in2Out', type: 'helper' },
+    ]);
+    const out = collect('out');
+    const downloaded = collect('in2Out');
+    const item = await ctx.sim.cdn.encryptAndStore(Buffer.from('module.exports = {}'), { kind: 'file', fileName: '../../settings.js' });
+    const inbound = await ctx.userWrites('alice@im.wechat', { items: [item] });
+    node('media').receive(inbound);
+    await eventually('downloaded by wechat media', () => out.length === 1);
+    await eventually('downloaded by wechat in', () => downloaded.length === 1);
+    for (const msg of [out[0]!, downloaded[0]!]) {
+      expect(msg.filename).toBe('settings.js');
+      expect(msg.media).toMatchObject({ kind: 'file', originalFileName: '../../settings.js' });
+      expect(msg.payload.toString()).toBe('module.exports = {}');
+    }
+  });
+
   it('a msg without media goes to Catch', async () => {
     const ctx = await load([{ id: 'media', type: 'ilink-media', bot: 'bot', operation: 'download', wires: [[]] }]);
     const inbound = await ctx.userWrites('alice@im.wechat');

@@ -26,6 +26,25 @@ describe('media through the simulator', () => {
     expect(result.data.equals(data)).toBe(true);
   });
 
+  it.each([
+    ['../../settings.js', 'settings.js'],
+    ['..\\..\\node_modules\\evil.js', 'evil.js'],
+    ['/etc/passwd', 'passwd'],
+    ['.bashrc', 'bashrc'],
+    ['...', 'file.bin'],
+    ['report\r\n.pdf', 'report.pdf'],
+    [`${'文'.repeat(100)}.pdf`, `${'文'.repeat(65)}.pdf`],
+  ])('a hostile file name from the sender (%j) comes out safe to write (%j), the raw one apart', async (hostile, safe) => {
+    const uploaded = await uploadMedia({ transport, cdnBaseUrl: sim.cdnBaseUrl }, bytes(40), { fileName: 'plain.txt', toUserId: 'alice@im.wechat' });
+    const wire = buildMediaItem(uploaded);
+    wire.file_item!.file_name = hostile; // what a sender's client may put there
+    const result = await downloadMedia({ cdnBaseUrl: sim.cdnBaseUrl }, friendlyItem(wire));
+    expect(result.fileName).toBe(safe);
+    expect(Buffer.byteLength(result.fileName)).toBeLessThanOrEqual(200);
+    expect(result.originalFileName).toBe(hostile);
+    expect(result.data.equals(bytes(40))).toBe(true);
+  });
+
   it('upload_full_url scenario is honoured', async () => {
     sim.admin.setApiScenario({ uploadFullUrl: true });
     try {

@@ -1,5 +1,6 @@
 import { NodeOperationError, type INodeProperties } from 'n8n-workflow';
 import { pickMediaItem, type Message } from '../../../../shared';
+import { mediaSummary } from '../../../common/media-summary';
 import type { Operation } from '../../operation-context';
 import { requiredText } from '../../parameters';
 
@@ -33,6 +34,6 @@ export const download: Operation = async (ctx) => {
   const client = await ctx.client();
   const media = await client.downloadMedia(message);
   const binary = await ctx.exec.helpers.prepareBinaryData(media.data, media.fileName, media.mimeType);
-  const json = { ...ctx.item.json, media: { kind: media.kind, fileName: media.fileName, mimeType: media.mimeType, size: media.size, ...(media.durationMs !== undefined ? { durationMs: media.durationMs } : {}), ...(media.note ? { note: media.note } : {}) } };
+  const json = { ...ctx.item.json, media: mediaSummary(media, property) };
   return { json, binary: { ...(ctx.item.binary ?? {}), [property]: binary } };
 };
