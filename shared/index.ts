@@ -61,7 +61,7 @@ export * from './media';
 
 // Errors, transport and wire-level pieces
 export * from './errors';
-export { Transport, encodeClientVersion, encodeWechatUin, joinUrl, isAbortError, ILINK_APP_ID, type TransportOptions, type CallOptions } from './transport';
+export { Transport, encodeClientVersion, encodeWechatUin, joinUrl, isAbortError, ILINK_APP_ID, MAX_ANSWER_BYTES, BODY_TIMEOUT_MS, type TransportOptions, type CallOptions } from './transport';
 export * from './wire';
 export * from './json';
 export * from './log';

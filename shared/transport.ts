@@ -53,6 +53,13 @@ export interface CallOptions {
 /** The most a body may take with `readWholeBody`, from its headers on. */
 export const BODY_TIMEOUT_MS = 30_000;
 
+/**
+ * The largest API answer read (a getupdates answer of 100 messages is well
+ * under 1 MiB; media goes through the CDN, not here). A wrong or hostile base
+ * URL cannot make the process read without end.
+ */
+export const MAX_ANSWER_BYTES = 8 * 1024 * 1024;
+
 /** iLink-App-ClientVersion: (major&0xFF)<<16 | (minor&0xFF)<<8 | (patch&0xFF), as a decimal string (§1). */
 export function encodeClientVersion(version: string): string {
   const [major, minor, patch] = version.split(/[.+-]/).map((part) => Number.parseInt(part, 10) || 0);
@@ -207,8 +214,9 @@ export class Transport {
           request_.abort();
         }, BODY_TIMEOUT_MS);
       }
-      text = await response.body.text();
+      text = await readCapped(response.body, MAX_ANSWER_BYTES, () => request_.abort());
     } catch (error) {
+      if (error instanceof AnswerTooLargeError) throw new HttpError(name, 'malformed', `the answer is larger than ${MAX_ANSWER_BYTES} bytes, so it was not read`, { cause: error });
       if (bodyTimedOut) throw new HttpError(name, 'network', `the answer's body did not arrive within ${BODY_TIMEOUT_MS} ms`, { cause: error });
       if (options.signal?.aborted) throw abortError(options.signal);
       if (timeout.signal.aborted) {
@@ -246,4 +254,21 @@ export class Transport {
     }
     return parsed as T;
   }
+}
+
+class AnswerTooLargeError extends Error {}
+
+/** The body as text, failing (and dropping the connection) once it passes `limit` bytes. */
+async function readCapped(body: AsyncIterable<Buffer | Uint8Array>, limit: number, abort: () => void): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > limit) {
+      abort();
+      throw new AnswerTooLargeError(`over ${limit} bytes`);
+    }
+    chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+  }
+  return Buffer.concat(chunks, size).toString('utf8');
 }

@@ -1,5 +1,5 @@
 import { ApiError, ContextTokenError, HttpError, SessionExpiredError } from '../../shared/errors';
-import { encodeClientVersion, encodeWechatUin, isAbortError, joinUrl, Transport } from '../../shared/transport';
+import { encodeClientVersion, encodeWechatUin, isAbortError, joinUrl, MAX_ANSWER_BYTES, Transport } from '../../shared/transport';
 import { rejection } from '../helpers/rejection';
 import { startScriptedServer, type ScriptedServer } from '../helpers/scripted-server';
 
@@ -103,6 +103,19 @@ describe('replies and errors', () => {
     const reply = await transport().post<{ message_id: string; msgs: Array<{ message_id: string }> }>('sendMessage', { msg: {} });
     expect(reply.message_id).toBe('18446744073709551615');
     expect(reply.msgs[0].message_id).toBe('9007199254740993');
+  });
+
+  test('an answer over MAX_ANSWER_BYTES is not read whole: a typed error that says so (a wrong or hostile base URL cannot exhaust memory)', async () => {
+    server.answer({ body: `{"ret":0,"pad":"${'x'.repeat(MAX_ANSWER_BYTES)}"}` });
+    const error = await rejection(transport().post('getUpdates', { get_updates_buf: '' }));
+    expect(error).toBeInstanceOf(HttpError);
+    expect((error as HttpError).kind).toBe('malformed');
+    expect(error.message).toBe(
+      `iLink getupdates: the answer is larger than ${MAX_ANSWER_BYTES} bytes, so it was not read; the server sent something that is not iLink JSON; check the API base URL`,
+    );
+    // Just under the cap is read as usual.
+    server.answer({ body: `{"ret":0,"pad":"${'x'.repeat(MAX_ANSWER_BYTES - 100)}"}` });
+    await expect(transport().post('getUpdates', { get_updates_buf: '' })).resolves.toMatchObject({ ret: 0 });
   });
 
   test('errcode -14 without ret is a SessionExpiredError that says what to do', async () => {
