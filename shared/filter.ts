@@ -47,6 +47,19 @@ export function createMessageFilter(options: MessageFilterOptions = {}): (messag
   };
 }
 
+/**
+ * The text a regular expression is tested on is cut to this many characters:
+ * it runs synchronously on text any WeChat user can send, so its cost must be
+ * bounded (a WeChat text is at most a few thousand characters anyway).
+ */
+export const MAX_TEXT_MATCH_CHARS = 10_000;
+
+/**
+ * A group that repeats something repeated, like `(a+)+`, `(\w*)*` or `(a|a)+`:
+ * the shapes that backtrack exponentially on a crafted message.
+ */
+const NESTED_REPETITION = /\((?:[^()\\]|\\.)*(?:[+*]|\{\d+,\d*\}|\|)(?:[^()\\]|\\.)*\)(?:[+*]|\{\d+,\d*\})/;
+
 function compileTextMatch(match: MessageFilterOptions['textMatch']): ((text: string) => boolean) | undefined {
   if (!match || match.pattern === '') return undefined;
   if (match.mode === 'regex') {
@@ -56,7 +69,13 @@ function compileTextMatch(match: MessageFilterOptions['textMatch']): ((text: str
     } catch (error) {
       throw new ValidationError(`the text match is not a valid regular expression: ${(error as Error).message}`);
     }
-    return (text) => regex.test(text);
+    if (NESTED_REPETITION.test(match.pattern)) {
+      throw new ValidationError(
+        `the text pattern ${match.pattern} repeats a group that itself repeats (like (a+)+): one crafted message could stall the whole host; ` +
+          'write it without the outer repetition (for example a+ instead of (a+)+)',
+      );
+    }
+    return (text) => regex.test(text.length > MAX_TEXT_MATCH_CHARS ? text.slice(0, MAX_TEXT_MATCH_CHARS) : text);
   }
   const needle = match.caseSensitive ? match.pattern : match.pattern.toLowerCase();
   return (text) => (match.caseSensitive ? text : text.toLowerCase()).includes(needle);

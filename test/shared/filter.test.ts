@@ -1,6 +1,6 @@
 import { ValidationError } from '../../shared/errors';
 import { toMessage } from '../../shared/messages';
-import { createMessageFilter } from '../../shared/filter';
+import { createMessageFilter, MAX_TEXT_MATCH_CHARS } from '../../shared/filter';
 
 const msg = (from: string, items: object[], messageType = 1) =>
   toMessage({ message_id: '1', from_user_id: from, message_type: messageType, item_list: items as any });
@@ -38,4 +38,16 @@ test('text match: contains (case-insensitive by default) and regex', () => {
   expect(regex(msg('a', [text('订单42')]))).toBe(true);
   expect(regex(msg('a', [text('订单x')]))).toBe(false);
   expect(() => createMessageFilter({ textMatch: { mode: 'regex', pattern: '(' } })).toThrow(/not a valid regular expression/);
+});
+
+test.each(['(a+)+$', '^(\\w*)*x', '(a|aa)+', '(x{1,5})*y', '([a-z]+\\s?)+$'])('a pattern that repeats a repeating group (%s) is refused at configuration, saying how to write it', (pattern) => {
+  expect(() => createMessageFilter({ textMatch: { mode: 'regex', pattern } })).toThrow(/repeats a group that itself repeats .* write it without the outer repetition/);
+});
+
+test('patterns without nested repetition are kept, and a regex is tested on at most MAX_TEXT_MATCH_CHARS characters', () => {
+  for (const pattern of ['^订单\\d+$', '(ab)+', '(a)(b+)', 'x{2,}', '\\(a+\\)+']) expect(() => createMessageFilter({ textMatch: { mode: 'regex', pattern } })).not.toThrow();
+  const tail = createMessageFilter({ textMatch: { mode: 'regex', pattern: 'END$' } });
+  expect(tail(msg('a', [text(`${'x'.repeat(100)}END`)]))).toBe(true);
+  // Past the bound the text is not looked at: the cost stays bounded whatever a user sends.
+  expect(tail(msg('a', [text(`${'x'.repeat(MAX_TEXT_MATCH_CHARS)}END`)]))).toBe(false);
 });
