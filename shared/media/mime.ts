@@ -116,8 +116,14 @@ export function safeFileName(name: string | undefined, fallback = 'file.bin'): s
   if (Buffer.byteLength(base, 'utf8') <= SAFE_FILE_NAME_BYTES) return base;
   const dot = base.lastIndexOf('.');
   const extension = dot > 0 && base.length - dot <= 16 ? base.slice(dot) : '';
-  let stem = base.slice(0, base.length - extension.length);
-  // Cut by code points, so a multi-byte character is never split.
-  while (Buffer.byteLength(stem + extension, 'utf8') > SAFE_FILE_NAME_BYTES) stem = Array.from(stem).slice(0, -1).join('');
+  // Cut by code points, so a multi-byte character is never split; one pass, however long the name.
+  const budget = SAFE_FILE_NAME_BYTES - Buffer.byteLength(extension, 'utf8');
+  let stem = '';
+  let bytes = 0;
+  for (const char of base.slice(0, base.length - extension.length)) {
+    bytes += Buffer.byteLength(char, 'utf8');
+    if (bytes > budget) break;
+    stem += char;
+  }
   return stem + extension;
 }

@@ -45,6 +45,14 @@ describe('media through the simulator', () => {
     expect(result.data.equals(bytes(40))).toBe(true);
   });
 
+  it('a 100,000-character file name is cut in one pass to 200 bytes, extension kept', async () => {
+    const uploaded = await uploadMedia({ transport, cdnBaseUrl: sim.cdnBaseUrl }, bytes(40), { fileName: 'plain.txt', toUserId: 'alice@im.wechat' });
+    const wire = buildMediaItem(uploaded);
+    wire.file_item!.file_name = `${'a'.repeat(100_000)}.txt`;
+    const result = await downloadMedia({ cdnBaseUrl: sim.cdnBaseUrl }, friendlyItem(wire));
+    expect(result.fileName).toBe(`${'a'.repeat(196)}.txt`);
+  });
+
   it('upload_full_url scenario is honoured', async () => {
     sim.admin.setApiScenario({ uploadFullUrl: true });
     try {
