@@ -26,8 +26,7 @@ import {
 } from '../../shared';
 import { checkCredentials } from '../../shared/credential-check';
 import { clientOptionsFrom, CREDENTIAL_NAME, effectiveToken, readCredentialFields, type IlinkCredentialFields } from '../../credentials/wechat-ilink-fields';
-import { botStatePath, sharedBotState } from '../common/bot-state';
-import { createIlinkClient } from '../common/client';
+import { createIlinkClient, sharedBotStateFor } from '../common/client';
 import { RELOGIN_HINT } from '../common/node-errors';
 import { replyWindowJson } from '../common/reply-window-json';
 import { EXECUTION_WAIT_MS, waitAtMost } from './execution-wait';
@@ -88,7 +87,7 @@ export class WeChatIlinkTrigger implements INodeType {
     // handled IDs; what the server learnt from a message (the sender's new window, token) goes in.
     const manual = this.getMode() === 'manual';
     const staticData = this.getWorkflowStaticData('node');
-    const botState = sharedBotState(botStatePath(fields.botId || undefined, effectiveToken(fields)), staticData[LEGACY_STATE_KEY]);
+    const botState = sharedBotStateFor(credentials, staticData[LEGACY_STATE_KEY]);
     if (!manual && LEGACY_STATE_KEY in staticData) delete staticData[LEGACY_STATE_KEY]; // moved into the state file
     const client = createIlinkClient(credentials, {
       logger: this.logger,

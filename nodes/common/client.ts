@@ -16,9 +16,10 @@ export function createIlinkClient(
 /**
  * The bot's state shared by every node of this n8n (nodes/common/bot-state.ts):
  * context tokens, reply windows and the outbox that the trigger keeps up to
- * date, also across restarts (a file under n8n's user folder).
+ * date, also across restarts (a file under n8n's user folder). `legacy` is a
+ * trigger's old static-data state, which seeds a state file not yet written.
  */
-export function sharedBotStateFor(credentials: Record<string, unknown>): BotState {
+export function sharedBotStateFor(credentials: Record<string, unknown>, legacy?: unknown): BotState {
   const fields = readCredentialFields(credentials);
-  return sharedBotState(botStatePath(fields.botId || undefined, effectiveToken(fields)));
+  return sharedBotState(botStatePath(fields.botId || undefined, effectiveToken(fields)), legacy);
 }
