@@ -10,6 +10,7 @@ import { ILinkClient } from '../../shared/client';
 import type { Message } from '../../shared/model';
 import { PollerConflictError } from '../../shared/poll-registry';
 import { startSimulator, type Simulator } from '../../simulator';
+import { until } from '../helpers/until';
 
 let sim: Simulator;
 beforeEach(async () => {
@@ -29,14 +30,6 @@ function clientFor(bot: { token: string; botId?: string }, extra: { state?: stri
     state: extra.state,
     logger: { debug() {}, info() {}, warn() {}, error() {} },
   });
-}
-
-async function until(check: () => boolean, timeoutMs = 5000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 test('a message the server delivers twice (~1 s apart, §10) is handled once', async () => {

@@ -11,6 +11,7 @@ import type { Message } from '../../shared/model';
 import { ReplyWindowError, type ReplyWindow } from '../../shared/reply-window';
 import { startSimulator, type Simulator } from '../../simulator';
 import { rejection } from '../helpers/rejection';
+import { until } from '../helpers/until';
 
 let sim: Simulator;
 beforeEach(async () => {
@@ -21,14 +22,6 @@ afterEach(() => sim.stop());
 const ALICE = 'alice@im.wechat';
 const BOB = 'bob@im.wechat';
 const HOUR = 3_600_000;
-
-async function until(check: () => boolean, timeoutMs = 5000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 const sends = () => sim.admin.requests({ endpoint: 'sendMessage' }).length;
 const textsTo = (user: string) => sim.admin.sentMessages({ to: user }).map((s) => s.msg.item_list?.[0]?.text_item?.text);
