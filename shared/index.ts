@@ -55,6 +55,7 @@ export * from './filter';
 // Messages
 export * from './model';
 export * from './messages';
+export { chatInputOf, conversationKey, UNREADABLE_CHAT_INPUT } from './chat-input';
 
 // Media
 export * from './media';

@@ -4,13 +4,23 @@
  * sender's reply window (§10) and the media as binary when asked for. Every
  * item says which event it is: 'message', or 'windowClosing' for the warning
  * before a user's reply window closes.
+ *
+ * `chatInput` and `sessionId` are the two fields n8n's own Chat Trigger gives:
+ * the AI Agent's default prompt reads `chatInput` and the memory nodes'
+ * default session key reads `sessionId`, so an agent after this trigger needs
+ * no expression. The wire's own session_id stays as `serverSessionId`.
  */
 import type { IBinaryData, IDataObject, INodeExecutionData } from 'n8n-workflow';
-import type { Message } from '../../shared';
+import { chatInputOf, conversationKey, type Message } from '../../shared';
 
-export function messageJson(message: Message, receivedAt = new Date(), replyWindow?: IDataObject): IDataObject {
+/** `botId`: the credential's bot ID; without one, the message's recipient (the bot) is used. */
+export function messageJson(message: Message, receivedAt = new Date(), replyWindow?: IDataObject, botId?: string): IDataObject {
   // JSON round trip: drops undefined fields so that the item is plain data.
-  const json: IDataObject = { event: 'message', ...(JSON.parse(JSON.stringify(message)) as IDataObject) };
+  const { sessionId: serverSessionId, ...fields } = JSON.parse(JSON.stringify(message)) as IDataObject;
+  const json: IDataObject = { event: 'message', ...fields };
+  json.chatInput = chatInputOf(message);
+  json.sessionId = conversationKey(botId || message.to, message.from);
+  if (serverSessionId !== undefined) json.serverSessionId = serverSessionId;
   json.receivedAt = receivedAt.toISOString();
   if (typeof message.createTime === 'number' && message.createTime > 0) json.createdAt = new Date(message.createTime).toISOString();
   if (replyWindow) json.replyWindow = replyWindow;

@@ -1,6 +1,6 @@
 /** The n8n adapters that need no n8n: credential fields, the login hook's output, node errors, message items. */
 import { NodeApiError, NodeOperationError, type INode } from 'n8n-workflow';
-import { assertCanSend, DEFAULT_REPLY_WINDOW_RULES, HttpError, MediaError, NoContextTokenError, RateLimitedError, replyWindowOf, ReplyWindowError, SessionExpiredError, ValidationError, type Message } from '../../shared';
+import { assertCanSend, DEFAULT_REPLY_WINDOW_RULES, HttpError, MediaError, NoContextTokenError, RateLimitedError, replyWindowOf, ReplyWindowError, SessionExpiredError, toMessage, UNREADABLE_CHAT_INPUT, ValidationError, type Message } from '../../shared';
 import { apiBaseUrl, clientOptionsFrom, effectiveToken, readCredentialFields } from '../../credentials/wechat-ilink-fields';
 import { credentialDataForStep, LOGIN_STEP_FLAG, parseLoginStatus, runLoginHook } from '../../credentials/wechat-ilink-login-hook';
 import { RELOGIN_HINT, toNodeError } from '../../nodes/common/node-errors';
@@ -126,6 +126,38 @@ describe('trigger items', () => {
     expect(json).not.toHaveProperty('replyWindow');
     expect(messageJson(message, new Date(0), { open: true }).replyWindow).toEqual({ open: true });
     expect(splitUserIds(' a@im.wechat, b@im.wechat;c@im.wechat \n')).toEqual(['a@im.wechat', 'b@im.wechat', 'c@im.wechat']);
+  });
+});
+
+describe('trigger items for an AI Agent (chatInput, sessionId)', () => {
+  const base: Message = { messageId: '1', from: 'u@im.wechat', to: 'b@im.bot', kind: 'user', items: [], text: '' };
+
+  it('chatInput is the text, the voice transcript, or a label naming the attachment', () => {
+    const voice = toMessage({ from_user_id: 'u@im.wechat', item_list: [{ type: 3, voice_item: { text: '明天几点开会' } }] });
+    const silentVoice = toMessage({ from_user_id: 'u@im.wechat', item_list: [{ type: 3, voice_item: {} }] });
+    const captioned = toMessage({ from_user_id: 'u@im.wechat', item_list: [{ type: 2, image_item: {} }, { type: 1, text_item: { text: '这是什么花' } }] });
+    const file = toMessage({ from_user_id: 'u@im.wechat', item_list: [{ type: 4, file_item: { file_name: 'report.pdf' } }] });
+    const unknown = toMessage({ from_user_id: 'u@im.wechat', item_list: [{ type: 99 }] });
+    expect(messageJson({ ...base, text: 'hi' }).chatInput).toBe('hi');
+    expect(messageJson(voice).chatInput).toBe('明天几点开会');
+    expect(messageJson(silentVoice).chatInput).toBe('[语音]');
+    expect(messageJson(captioned).chatInput).toBe('这是什么花');
+    expect(messageJson(file).chatInput).toBe('[文件] report.pdf');
+    // An AI Agent refuses an empty prompt: an unreadable message still says something.
+    expect(messageJson(unknown).chatInput).toBe(UNREADABLE_CHAT_INPUT);
+    expect(messageJson(unknown).text).toBe('');
+  });
+
+  it('sessionId is the same for every message of one user to one bot, and differs between users and bots; the wire value is kept apart', () => {
+    const first = messageJson({ ...base, sessionId: 'wire-1' }, new Date(0), undefined, 'b@im.bot');
+    const second = messageJson({ ...base, messageId: '2', sessionId: 'wire-2' }, new Date(0), undefined, 'b@im.bot');
+    expect(first.sessionId).toBe('b@im.bot:u@im.wechat');
+    expect(second.sessionId).toBe(first.sessionId);
+    expect(first.serverSessionId).toBe('wire-1');
+    expect(messageJson({ ...base, from: 'v@im.wechat' }).sessionId).not.toBe(first.sessionId);
+    expect(messageJson(base, new Date(0), undefined, 'other@im.bot').sessionId).not.toBe(first.sessionId);
+    // Without the credential's bot ID the recipient (the bot) stands in.
+    expect(messageJson(base).sessionId).toBe('b@im.bot:u@im.wechat');
   });
 });
 
