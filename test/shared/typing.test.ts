@@ -1,7 +1,12 @@
 import { ManualClock } from '../../shared/clock';
 import { Transport } from '../../shared/transport';
 import { TypingIndicator, TypingTicketCache } from '../../shared/typing';
+import { ILinkClient } from '../../shared/client';
+import type { Logger } from '../../shared/log';
+import { startSimulator, type Simulator } from '../../simulator';
+import type { FaultSpec } from '../../simulator/faults';
 import { startScriptedServer, type ScriptedServer } from '../helpers/scripted-server';
+import { until } from '../helpers/until';
 
 let server: ScriptedServer;
 beforeEach(async () => {
@@ -96,10 +101,11 @@ describe('typing indicator (§5.9)', () => {
     expect(typingCalls().map((c) => c.status)).toEqual([1, 1, 1, 2]);
   });
 
-  test('typing failures never break the work they wrap', async () => {
+  test('getconfig down: no ticket, typing is skipped and the work still runs', async () => {
     server.fallback = { status: 500, body: 'down' };
     const { typing } = setup();
     await expect(typing.around('u', async () => 42)).resolves.toBe(42);
+    expect(typingCalls()).toHaveLength(0);
   });
 
   test('an error from the work itself still stops typing and propagates', async () => {
@@ -111,5 +117,62 @@ describe('typing indicator (§5.9)', () => {
     };
     await expect(typing.around('u', work)).rejects.toThrow('work failed');
     expect(typingCalls().map((c) => c.status)).toEqual([1, 2]);
+  });
+});
+
+describe('sendtyping failing on the server (simulator faults)', () => {
+  let sim: Simulator;
+  beforeAll(async () => {
+    sim = await startSimulator({ longPollTimeoutMs: 300 });
+  });
+  afterAll(() => sim.stop());
+
+  const USER = 'alice@im.wechat';
+
+  /** A client with a ticket already cached (getconfig worked), logging into `warnings`. */
+  async function clientWithTicket() {
+    const bot = sim.admin.createBot();
+    const { contextToken } = sim.admin.injectMessage({ botId: bot.botId, from: USER, text: 'hi' });
+    const warnings: string[] = [];
+    const logger: Logger = { debug() {}, info() {}, warn: (m) => warnings.push(m), error: (m) => warnings.push(m) };
+    const client = new ILinkClient({ token: bot.token, botId: bot.botId, baseUrl: sim.apiBaseUrl, logger });
+    expect(await client.typing.set(USER, false, { contextToken })).toBe(true); // ticket fetched, sendtyping works
+    // Faulted requests are answered before auth, so they carry no bot ID; the tests run one after another.
+    return { bot, client, contextToken, warnings, typingRequests: () => sim.admin.requests({ endpoint: 'sendTyping' }).length };
+  }
+
+  test.each<[string, Omit<FaultSpec, 'endpoint' | 'count'>, RegExp]>([
+    ['HTTP 503', { kind: 'http5xx', status: 503 }, /sendtyping: HTTP 503/],
+    ['a reset connection', { kind: 'drop' }, /sendtyping: request failed/],
+    ['ret -1', { kind: 'ret', ret: -1 }, /sendtyping failed \(ret -1/],
+  ])('%s on every sendtyping: the work completes, each failure is logged (without the token)', async (_name, fault, named) => {
+    const { bot, client, contextToken, warnings, typingRequests } = await clientWithTicket();
+    const before = typingRequests();
+    sim.admin.injectFault({ endpoint: 'sendTyping', count: 2, ...fault }); // the start and the stop
+    // The work outlasts the first "typing" call, so both the start and the stop reach the server and fail there.
+    const work = async () => {
+      await until(() => warnings.length === 1);
+      return 'reply ready';
+    };
+    await expect(client.withTyping(USER, work, { contextToken })).resolves.toBe('reply ready');
+    expect(typingRequests() - before).toBe(2);
+    expect(sim.admin.pendingFaults()).toEqual([]);
+    expect(warnings).toHaveLength(2);
+    for (const line of warnings) {
+      expect(line).toContain(`typing indicator for ${USER} failed`);
+      expect(line).toMatch(named);
+      expect(line).not.toContain(bot.token);
+    }
+  });
+
+  test('the work\'s own result or error is what the caller gets, whatever typing does', async () => {
+    const { client, contextToken, warnings } = await clientWithTicket();
+    sim.admin.injectFault({ endpoint: 'sendTyping', kind: 'http5xx', count: 2 });
+    const work = async () => {
+      await until(() => warnings.length === 1);
+      throw new Error('work failed');
+    };
+    await expect(client.withTyping(USER, work, { contextToken })).rejects.toThrow('work failed');
+    expect(warnings).toHaveLength(2);
   });
 });
