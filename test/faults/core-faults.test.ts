@@ -310,11 +310,8 @@ describe('getupdates faults: typed error, 2 s backoff on the clock, no message l
 });
 
 describe('getupdates: a hostile longpolling_timeout_ms (§5.2)', () => {
-  // BUG (shared/poller.ts, run(): `if (typeof response.longpolling_timeout_ms === 'number' && … > 0) this.nextTimeoutMs = …`):
-  // any value above 2^31-1 ms (e.g. 1e10, or 1e400 which JSON.parse makes Infinity) reaches Transport's
-  // setTimeout, which Node clamps to 1 ms (TimeoutOverflowWarning). Every later poll then "times out"
-  // after 1 ms, which §5.3 treats as an empty success with an immediate re-poll: a busy loop that
-  // hammers the server and never receives a message. Found by the fuzz suite's huge-number mutations.
+  // Above 2^31-1 ms (1e10, or 1e400 which JSON.parse makes Infinity) Node clamps a timer to 1 ms: a hint
+  // taken as is would make every poll "time out" at once and re-poll (§5.3), a busy loop. Found by the fuzz suite.
   test('a value over 2^31-1 ms does not turn the poller into a 1 ms busy loop', async () => {
     const server = await startScriptedServer();
     server.fallback = { body: { ret: 0, msgs: [], get_updates_buf: 'c2' }, delayMs: 250 };
@@ -328,7 +325,7 @@ describe('getupdates: a hostile longpolling_timeout_ms (§5.2)', () => {
     try {
       await pause(600);
       const polls = server.requests.filter((r) => r.url.endsWith('/getupdates')).length;
-      // A sane poller makes ~3 polls here (each held 250 ms by the server); the bug makes hundreds.
+      // A sane poller makes ~3 polls here (each held 250 ms by the server); a busy loop makes hundreds.
       expect(polls).toBeLessThan(10);
       expect(warnings).not.toContain('TimeoutOverflowWarning');
     } finally {
@@ -574,11 +571,9 @@ describe('CDN download faults (§7 Download): typed MediaErrors, one request eac
     }
   });
 
-  // BUG (shared/media/download.ts, fetchBody, `response.body.destroy()` after the Content-Length check):
-  // when the whole over-cap body has already arrived, undici no longer attaches its own no-op 'error'
-  // listener, so destroy() emits RequestAbortedError on a stream nobody listens to: an *uncaught*
-  // exception that kills the host process (n8n / Node-RED), after the caller already got its MediaError.
-  // Run in a child process (dist/, built by `npm run build`) because the crash is process-wide.
+  // Destroying a body that has fully arrived makes undici emit an error nobody listens to: an uncaught exception
+  // that would kill the host (n8n / Node-RED) after the caller got its MediaError. In a child process (dist/,
+  // built by `npm run build`) because such a crash is process-wide.
   test('body over the cap (Content-Length) that arrived in full: typed error, and the process survives', async () => {
     const script = `
       const http = require('node:http');
