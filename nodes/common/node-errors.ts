@@ -52,7 +52,7 @@ export function isSendingRuleError(error: unknown): boolean {
 
 export function isInputError(error: unknown): boolean {
   if (error instanceof ValidationError || error instanceof NoContextTokenError) return true;
-  return error instanceof MediaError && (error.kind === 'too_large' || error.kind === 'no_media' || error.kind === 'bad_key');
+  return error instanceof MediaError && (error.kind === 'too_large' || error.kind === 'no_media' || error.kind === 'bad_key' || error.kind === 'not_on_cdn');
 }
 
 export function toNodeError(node: INode, error: unknown, itemIndex?: number): NodeApiError | NodeOperationError {

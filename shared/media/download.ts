@@ -1,7 +1,9 @@
 /**
  * Inbound media (§7 Download), with the fixes of §8 rows 28–29: both key
  * formats, image_item.aeskey first, unkeyed images fetched as plain bytes, the
- * HTTP status checked, and `{cdn}/download?encrypted_query_param=…`.
+ * HTTP status checked, and `{cdn}/download?encrypted_query_param=…`. A
+ * full_url is fetched only on the CDN (checkedFullUrl), and no redirect is
+ * followed, so a download never reads from anywhere else.
  * The body is streamed and decrypted as it arrives; the cap is enforced while
  * reading, so an oversized download stops as soon as it passes the limit.
  */
@@ -11,7 +13,7 @@ import type { Item } from '../model';
 import { abortError } from '../transport';
 import { AES_BLOCK, EcbDecryptor, paddedSize } from './crypto';
 import { DEFAULT_MEDIA_MAX_BYTES, MediaError, tooLargeError } from './errors';
-import { cdnUrl, DOWNLOAD_IDLE_TIMEOUT_MS, readSnippet, type MediaContext } from './http';
+import { cdnUrl, checkedFullUrl, DOWNLOAD_IDLE_TIMEOUT_MS, headerValue, readSnippet, type MediaContext } from './http';
 import { keyForItem, mediaOfItem } from './keys';
 import { mimeFromFileName, safeFileName, sniffImage } from './mime';
 import { silkToWav } from './voice';
@@ -53,8 +55,9 @@ export async function downloadMedia(ctx: MediaContext, item: Item, options: Down
     throw new MediaError('no_media', `a ${kind} item has no media to download`);
   }
   const media = mediaOfItem(item);
-  const url = media?.fullUrl?.trim()
-    ? media.fullUrl.trim()
+  const fullUrl = media?.fullUrl?.trim();
+  const url = fullUrl
+    ? checkedFullUrl(fullUrl, ctx.cdnBaseUrl)
     : media?.encryptQueryParam
       ? cdnUrl(ctx.cdnBaseUrl, 'download', { encrypted_query_param: media.encryptQueryParam })
       : undefined;
@@ -89,12 +92,22 @@ async function fetchBody(
   let response;
   try {
     const idle = ctx.idleTimeoutMs ?? DOWNLOAD_IDLE_TIMEOUT_MS;
-    response = await request(url, { method: 'GET', signal, dispatcher: ctx.dispatcher, headersTimeout: idle, bodyTimeout: idle });
+    response = await request(url, { method: 'GET', signal, dispatcher: ctx.dispatcher, headersTimeout: idle, bodyTimeout: idle, ...NO_REDIRECTS });
   } catch (error) {
     if (signal?.aborted) throw abortError(signal);
     throw new MediaError('cdn_network', `CDN download failed: ${(error as Error).message}; check the network and try again`, { cause: error });
   }
   const status = response.statusCode;
+  if (status >= 300 && status < 400) {
+    discardBody(response.body);
+    const target = redirectTarget(url, headerValue(response.headers.location));
+    throw new MediaError(
+      'cdn_status',
+      `the CDN answered HTTP ${status}, a redirect${target ? ` to ${target}` : ''}, which is not followed (media is only downloaded from the CDN itself); ` +
+        'check the CDN base URL in the credential or config node, or try again later',
+      { status },
+    );
+  }
   if (status < 200 || status > 299) {
     const snippet = await readSnippet(response.body);
     throw new MediaError('cdn_status', `CDN download failed with HTTP ${status}${snippet ? ` (${snippet})` : ''}; try again later (a link that keeps failing may have expired)`, {
@@ -135,6 +148,25 @@ async function fetchBody(
   }
   if (decryptor) write(decryptor.final());
   return sink.result();
+}
+
+/**
+ * undici's request() follows no redirect, but a dispatcher composed with its
+ * redirect interceptor would, to any host; a request's maxRedirections of 0
+ * turns that off (the convention of undici's Dispatcher docs, "compose").
+ * Not in undici's types, hence the cast.
+ */
+const NO_REDIRECTS = { maxRedirections: 0 } as object;
+
+/** Where a redirect pointed (its origin only: the rest may be long or carry a signature). */
+function redirectTarget(url: string, location: string | undefined): string | undefined {
+  if (!location) return undefined;
+  try {
+    const { origin } = new URL(location, url);
+    return origin === 'null' ? undefined : origin;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

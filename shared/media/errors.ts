@@ -21,6 +21,8 @@ export type MediaErrorKind =
   | 'cdn_network'
   /** The item has no downloadable media reference or key, or no upload URL was given. */
   | 'no_media'
+  /** The item's download URL (full_url) is not on the CDN: refused without a request (http.ts checkedFullUrl). */
+  | 'not_on_cdn'
   /** The file being uploaded got shorter between the hash pass and the upload (never retried). */
   | 'source_changed';
 

@@ -506,9 +506,10 @@ describe('CDN download faults (§7 Download): typed MediaErrors, one request eac
   async function stored(kind: 'file' | 'image' = 'file'): Promise<Item> {
     return toItem(await sim.cdn.encryptAndStore(PLAIN, { kind, fileName: 'p.txt' }));
   }
-  async function client(maxMediaBytes?: number) {
+  /** cdnBaseUrl: a test's own misbehaving CDN (a full_url is only fetched on the configured CDN's origin). */
+  async function client(maxMediaBytes?: number, cdnBaseUrl = sim.cdnBaseUrl) {
     const bot = sim.admin.createBot();
-    return new ILinkClient({ token: bot.token, botId: bot.botId, baseUrl: sim.apiBaseUrl, cdnBaseUrl: sim.cdnBaseUrl, maxMediaBytes });
+    return new ILinkClient({ token: bot.token, botId: bot.botId, baseUrl: sim.apiBaseUrl, cdnBaseUrl, maxMediaBytes });
   }
   const downloads = () => sim.cdn.requests.filter((r) => r.op === 'download');
 
@@ -558,8 +559,8 @@ describe('CDN download faults (§7 Download): typed MediaErrors, one request eac
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {
-      const c = await client(1000);
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/blob`;
+      const c = await client(1000, url);
       const error = await rejection(c.downloadMedia({ type: 'image', wireType: 2, image: { media: { fullUrl: url } } }));
       expect(error).toMatchObject({ name: 'MediaError', kind: 'too_large' });
       expect(error.message).toBe(
@@ -615,7 +616,7 @@ describe('CDN download faults (§7 Download): typed MediaErrors, one request eac
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/blob`;
-      const c = await client(256 * 1024);
+      const c = await client(256 * 1024, url);
       const item: Item = { type: 'image', wireType: 2, image: { media: { fullUrl: url } } }; // no key: plain bytes
       const error = await rejection(c.downloadMedia(item));
       expect(error).toMatchObject({ name: 'MediaError', kind: 'too_large' });
