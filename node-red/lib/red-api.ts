@@ -58,6 +58,8 @@ export interface NodeAPI {
     createNode(node: object, def: NodeDef): void;
     registerType(type: string, constructor: Function, options?: { credentials?: Record<string, { type: 'text' | 'password' }> }): void;
     getNode(id: string): unknown;
+    /** Every node of the deployed flows, as deployed (config nodes and nodes of disabled flows too). */
+    eachNode(callback: (def: NodeDef & Record<string, unknown>) => void): void;
     getCredentials(id: string): Record<string, string | undefined> | undefined;
     addCredentials(id: string, credentials: Record<string, string | undefined>): Promise<void> | void;
   };

@@ -9,6 +9,8 @@ export interface NodeRedSettingsInput {
   flowFile: string;
   credentialSecret: string;
   nodesDir: string[];
+  /** Node-RED's adminAuth block (users with bcrypt hashes); without it the admin API is open, on 127.0.0.1 only. */
+  adminAuth?: Record<string, unknown>;
 }
 
 export function nodeRedSettingsJs(input: NodeRedSettingsInput): string {
@@ -20,7 +22,7 @@ export function nodeRedSettingsJs(input: NodeRedSettingsInput): string {
     flowFilePretty: true,
     credentialSecret: input.credentialSecret,
     nodesDir: input.nodesDir,
-    // adminAuth left out on purpose: the admin API is open, on 127.0.0.1 only.
+    ...(input.adminAuth ? { adminAuth: input.adminAuth } : {}),
     diagnostics: { enabled: false, ui: false },
     runtimeState: { enabled: false, ui: false },
     telemetry: { enabled: false },

@@ -27,6 +27,11 @@ export interface StartNodeRedOptions {
   /** Deployed through the admin API once the runtime is up, so `credentials` fields work too. */
   flows?: NodeRedFlowNode[];
   credentialSecret?: string;
+  /**
+   * Turns on Node-RED's admin login. Give it `default: { permissions: 'read' }` so the harness can read
+   * /settings; deploy() sends no login then: deploy with request() and a bearer token.
+   */
+  adminAuth?: Record<string, unknown>;
   env?: Record<string, string>;
   /** Names the output folder; default `node-red-<version>`. */
   name?: string;
@@ -92,6 +97,7 @@ export async function startNodeRed(options: StartNodeRedOptions = {}): Promise<N
       flowFile: 'flows.json',
       credentialSecret: options.credentialSecret ?? 'harness-credential-secret',
       nodesDir: options.nodesDir ?? [],
+      adminAuth: options.adminAuth,
     }),
   );
   const logFile = path.join(runDir, 'node-red.log');

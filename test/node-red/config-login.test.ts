@@ -1,4 +1,5 @@
 import { helper } from '../harness/node-red-test-helper';
+import { startScriptedServer } from '../helpers/scripted-server';
 import { collect, eventually, onTab } from './flow-util';
 import { useSimulator } from './sim-fixture';
 import { allNodes, useHelper } from './use-helper';
@@ -107,5 +108,44 @@ describe('ilink-config QR login endpoints', () => {
     expect((await call('get', '/ilink-config/newbot3/login')).body.state).toBe('none');
     expect((await call('post', '/ilink-config/bad%20id/login', {})).status).toBe(400);
     expect((await call('post', '/ilink-config/x1/login', { baseUrl: 'file:///etc/passwd' })).status).toBe(400);
+  });
+
+  it('an undeployed config node may log in again before Deploy, and its new token stays home', async () => {
+    const sim = simulator();
+    const elsewhere = await startScriptedServer();
+    try {
+      await helper.load(allNodes, onTab([{ id: 'other', type: 'helper' }]));
+      await call('post', '/ilink-config/newbot4/login', { baseUrl: sim.apiBaseUrl });
+      sim.admin.confirmQr(sim.admin.lastQrcode()!);
+      const done = await waitForState('newbot4', 'confirmed');
+      const token = sim.admin.bots().find((b) => b.botId === done.botId)!.token;
+
+      // Not deployed yet: nothing says where that token belongs, so it is not sent anywhere.
+      const again = await call('post', '/ilink-config/newbot4/login', { baseUrl: elsewhere.url });
+      expect(again.status).toBe(200);
+      expect(JSON.parse(elsewhere.requests[0]!.body)).toEqual({ local_token_list: [] });
+      expect(JSON.stringify(elsewhere.requests)).not.toContain(token);
+      await call('post', '/ilink-config/newbot4/login/cancel');
+    } finally {
+      await elsewhere.close();
+    }
+  });
+
+  it("refuses an undeployed id that holds another node's credentials, and leaves them as they were", async () => {
+    const elsewhere = await startScriptedServer();
+    try {
+      await helper.load(allNodes, onTab([{ id: 'other', type: 'helper' }]));
+      // What another node's admin endpoint (an OAuth login, say) may store before its node is deployed.
+      const redNodes = (helper as any)._redNodes;
+      await redNodes.addCredentials('ghost1', { token: 'other-service-token', secret: 'other-secret' });
+
+      const refused = await call('post', '/ilink-config/ghost1/login', { baseUrl: elsewhere.url });
+      expect(refused.status).toBe(403);
+      expect(refused.body.error).toContain("holds another node's credentials");
+      expect(elsewhere.requests).toEqual([]);
+      expect(redNodes.getCredentials('ghost1')).toEqual({ token: 'other-service-token', secret: 'other-secret' });
+    } finally {
+      await elsewhere.close();
+    }
   });
 });
