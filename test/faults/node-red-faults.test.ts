@@ -14,12 +14,12 @@
  *   (a one-off fault is invisible), a persistent one or a 4xx reaches Catch;
  *   so does a 4xx on an ilink-media upload.
  * - Downloads (ilink-in "download", ilink-media): CDN 5xx/4xx, truncated body,
- *   wrong key, over-cap body reach Catch with the msg (its text) intact; a
+ *   wrong key, over-cap body, a full_url off the CDN (refused) reach Catch with the msg (its text) intact; a
  *   slow body is read whole; later messages keep flowing. A redeploy during a
  *   stalled download is not held up by it and loses no message.
  * The bot token never appears in a caught msg, a status or a warning.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -93,7 +93,8 @@ describe('Node-RED nodes under injected faults', () => {
 
   /** ilink-in → out, a Catch and a Status node for the whole tab, plus `extra` nodes. */
   async function load(
-    options: { sim?: Simulator; bot?: SimBot; inProps?: Record<string, unknown>; extra?: Array<{ id: string; type: string; [key: string]: unknown }>; beforeLoad?: (flow: Pick<Flow, 'write'>) => void } = {},
+    // cdnBaseUrl: a test's own CDN for the config node (a full_url is only fetched on the CDN's origin).
+    options: { sim?: Simulator; bot?: SimBot; inProps?: Record<string, unknown>; extra?: Array<{ id: string; type: string; [key: string]: unknown }>; beforeLoad?: (flow: Pick<Flow, 'write'>) => void; cdnBaseUrl?: string } = {},
   ): Promise<Flow> {
     const sim = options.sim ?? simulator();
     const bot = options.bot ?? sim.admin.createBot();
@@ -107,7 +108,7 @@ describe('Node-RED nodes under injected faults', () => {
     await helper.load(
       allNodes,
       onTab([
-        configNodeFor(sim, bot),
+        { ...configNodeFor(sim, bot), ...(options.cdnBaseUrl ? { cdnBaseUrl: options.cdnBaseUrl } : {}) },
         { id: 'in', type: 'ilink-in', bot: 'bot', wires: [['out']], ...options.inProps },
         { id: 'out', type: 'helper' },
         { id: 'catch', type: 'catch', scope: null, wires: [['caught']] },
@@ -448,22 +449,6 @@ describe('Node-RED nodes under injected faults', () => {
   describe('media downloads', () => {
     const PLAIN = Buffer.from('quarterly numbers, fault edition\n'.repeat(300)); // 9900 bytes
 
-    /** Announces 200 MiB (over the 100 MiB default cap), sends a little and holds the rest. */
-    let huge: Server;
-    let hugeUrl: string;
-    beforeAll(async () => {
-      huge = createServer((_req, res) => {
-        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(200 * 1024 * 1024) });
-        res.write(Buffer.alloc(1024));
-      });
-      await new Promise<void>((r) => huge.listen(0, '127.0.0.1', r));
-      hugeUrl = `http://127.0.0.1:${(huge.address() as AddressInfo).port}/blob`;
-    });
-    afterAll(async () => {
-      huge.closeAllConnections();
-      await new Promise<void>((r) => huge.close(() => r()));
-    });
-
     const fileItem = (sim: Simulator) => sim.cdn.encryptAndStore(PLAIN, { kind: 'file', fileName: 'numbers.csv' });
 
     interface DownloadFault {
@@ -515,9 +500,15 @@ describe('Node-RED nodes under injected faults', () => {
       },
       {
         name: 'a body over the size cap',
-        // An unkeyed image is fetched as plain bytes from its full_url (§7).
-        arm: async () => ({ type: 2, image_item: { media: { full_url: hugeUrl } } }),
+        // An unkeyed image is fetched as plain bytes (§7); the CDN announces its 200 MiB (zero pages, never touched).
+        arm: async (sim) => ({ type: 2, image_item: { media: { encrypt_query_param: sim.cdn.storeObject(Buffer.alloc(200 * 1024 * 1024)) } } }),
         error: /^MediaError: the media is too large: 200 MiB \(209715200 bytes\), the limit is 100 MiB \(104857600 bytes\)/,
+      },
+      {
+        name: 'a full_url off the CDN',
+        // As a hostile msg would carry it: nothing listens on port 9, and nothing is asked (download-origin.test.ts).
+        arm: async () => ({ type: 2, image_item: { media: { full_url: 'http://127.0.0.1:9/latest/meta-data/' } } }),
+        error: /^MediaError: the download URL \(full_url\) is not on the CDN: it points to http:\/\/127\.0\.0\.1:9, /,
       },
     ];
 
@@ -599,6 +590,7 @@ describe('Node-RED nodes under injected faults', () => {
           sim,
           bot,
           inProps: { download: true },
+          cdnBaseUrl: url,
           beforeLoad: ({ write }) => {
             write('picture', [{ type: 2, image_item: { media: { full_url: url } } }]);
             write('two');
@@ -613,7 +605,7 @@ describe('Node-RED nodes under injected faults', () => {
         await helper.unload();
         expect(Date.now() - started).toBeLessThan(2_000); // Node-RED's close timeout is 15 s
 
-        const again = await load({ sim, bot, inProps: { download: true } });
+        const again = await load({ sim, bot, inProps: { download: true }, cdnBaseUrl: url });
         await eventually('the whole batch after the redeploy', () => again.out.length === 3, 5_000);
         await morePolls(sim);
         expect(again.out.map((m) => m.ilink.messageId)).toEqual(flow.expected);
