@@ -98,7 +98,7 @@ const CONFIG_ID = 'c0ffee0000000001';
 
 /** Example 01 reduced to its message path: ilink-in → ilink-send (reply), no debug nodes. */
 function echoFlow(sim: Simulator, bot: { botId: string; ownerUserId: string; baseUrl: string }): FlowNode[] {
-  const example = JSON.parse(fs.readFileSync(path.join(projectRoot, 'examples', 'node-red', '01-echo-bot.json'), 'utf8')) as FlowNode[];
+  const example = JSON.parse(fs.readFileSync(path.join(projectRoot, 'examples', '01 - Echo bot.json'), 'utf8')) as FlowNode[];
   const keep = example.filter((n) => ['tab', 'ilink-in', 'ilink-send', 'ilink-config'].includes(n.type));
   const send = keep.find((n) => n.type === 'ilink-send')!;
   for (const node of keep) {

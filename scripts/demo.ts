@@ -1,11 +1,11 @@
 /**
  * `npm start`: the demo. One command starts
  *   - the iLink simulator (API + CDN + chat page, where you play WeChat users),
- *   - Node-RED with the demo bot flow (examples/node-red/07-demo-bot.json)
+ *   - Node-RED with the demo bot flow (examples/08 - Demo bot.json)
  *     deployed, its config node logged in to a simulator bot,
  *   - with --with-n8n (or `npm run demo:n8n`): n8n with the same bot as a
  *     workflow (n8n-workflows/wechat-demo-bot.json), published,
- *   - the core echo bot (examples/echo-bot.ts), which logs in through the
+ *   - the core echo bot (docs/echo-bot.ts), which logs in through the
  *     simulator's QR page, to show the login.
  * Ctrl-C stops everything. Ports: ILINK_SIM_PORT (8790), NODE_RED_PORT (1880),
  * N8N_PORT (5678; n8n's task broker uses the next port).
@@ -14,7 +14,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { runEchoBot } from '../examples/echo-bot';
+import { runEchoBot } from '../docs/echo-bot';
 import { startSimulator, type Simulator } from '../simulator';
 import type { BotAccount } from './demo/bot-account';
 import type { HostGroup } from './demo/host-group';
@@ -93,7 +93,7 @@ async function main(): Promise<void> {
         '  a voice message → its duration, and the audio back as a WAV file',
         `Host logs: ${workDir}`,
         '',
-        'One more bot, written against the core (examples/echo-bot.ts), logs in with a QR code.',
+        'One more bot, written against the core (docs/echo-bot.ts), logs in with a QR code.',
         'Open the link under the code (that is "scanning" it) and press Confirm:',
         '',
       ].join('\n'),

@@ -10,7 +10,7 @@ import type { BotAccount } from './bot-account';
 import { startHostGroup, waitFor, type HostGroup } from './host-group';
 import { node24, nodeRedJs, projectRoot } from './paths';
 
-export const DEMO_FLOW_FILE = path.join(projectRoot, 'examples', 'node-red', '07-demo-bot.json');
+export const DEMO_FLOW_FILE = path.join(projectRoot, 'examples', '08 - Demo bot.json');
 
 type FlowNode = { id: string; type: string; [key: string]: unknown };
 

@@ -11,6 +11,8 @@ export interface NodeRedSettingsInput {
   nodesDir: string[];
   /** Node-RED's adminAuth block (users with bcrypt hashes); without it the admin API is open, on 127.0.0.1 only. */
   adminAuth?: Record<string, unknown>;
+  /** Let function nodes load modules (Node-RED's own default); off unless asked. Nothing is installed either way. */
+  functionExternalModules?: boolean;
 }
 
 export function nodeRedSettingsJs(input: NodeRedSettingsInput): string {
@@ -31,7 +33,7 @@ export function nodeRedSettingsJs(input: NodeRedSettingsInput): string {
       palette: { allowInstall: false, allowUpload: false },
       modules: { allowInstall: false },
     },
-    functionExternalModules: false,
+    functionExternalModules: input.functionExternalModules ?? false,
     editorTheme: {
       tours: false,
       projects: { enabled: false },

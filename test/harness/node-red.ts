@@ -32,6 +32,8 @@ export interface StartNodeRedOptions {
    * /settings; deploy() sends no login then: deploy with request() and a bearer token.
    */
   adminAuth?: Record<string, unknown>;
+  /** Let function nodes load modules, as Node-RED's default settings do (e.g. an example's built-in `crypto`). */
+  functionExternalModules?: boolean;
   env?: Record<string, string>;
   /** Names the output folder; default `node-red-<version>`. */
   name?: string;
@@ -98,6 +100,7 @@ export async function startNodeRed(options: StartNodeRedOptions = {}): Promise<N
       credentialSecret: options.credentialSecret ?? 'harness-credential-secret',
       nodesDir: options.nodesDir ?? [],
       adminAuth: options.adminAuth,
+      functionExternalModules: options.functionExternalModules,
     }),
   );
   const logFile = path.join(runDir, 'node-red.log');

@@ -21,7 +21,7 @@ describe('editor: Log in with WeChat', () => {
   beforeAll(async () => {
     const sim = simulator();
     red = await startNodeRed({ nodesDir: [projectRoot], name: 'node-red-editor-login' });
-    const flow = readExample('01-echo-bot.json');
+    const flow = readExample('01 - Echo bot.json');
     const config = flow.find((n) => n.id === CONFIG_ID)!;
     // The QR endpoints live on the API host the dialog names.
     config.baseUrl = sim.apiBaseUrl;

@@ -1,6 +1,6 @@
 /**
  * Builds the flow the runtime tests deploy: the packaged example flows
- * (examples/node-red/), pointed at the simulator, with the token only in
+ * (examples/), pointed at the simulator, with the token only in
  * the credentials of the deploy request.
  */
 import * as fs from 'node:fs';
@@ -9,7 +9,7 @@ import type { NodeRedFlowNode } from '../harness/node-red';
 import { projectRoot } from '../harness/output';
 import type { SimBot, Simulator } from './sim-fixture';
 
-export const EXAMPLES_DIR = path.join(projectRoot, 'examples', 'node-red');
+export const EXAMPLES_DIR = path.join(projectRoot, 'examples');
 export const CONFIG_ID = 'c0ffee0000000001';
 
 export function readExample(file: string): NodeRedFlowNode[] {

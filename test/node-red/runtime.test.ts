@@ -28,7 +28,7 @@ describe.each([5, 4] as const)('real Node-RED %i runtime with the example flows'
     const sim = simulator();
     bot = sim.admin.createBot();
     red = await startNodeRed({ version, nodesDir: [projectRoot], name: `node-red-${version}-ilink` });
-    await red.deploy(examplesFlow(['01-echo-bot.json', '02-media-echo.json', '03-send-a-file.json'], sim, bot, ALICE), {
+    await red.deploy(examplesFlow(['01 - Echo bot.json', '02 - Media echo.json', '04 - Send a file.json'], sim, bot, ALICE), {
       [CONFIG_ID]: { token: bot.token },
     });
   });
@@ -43,9 +43,10 @@ describe.each([5, 4] as const)('real Node-RED %i runtime with the example flows'
     // Editor side: the catalogues are served from dist/node-red/locales/<lang>/<node>.json.
     const zh = await red.request<Record<string, any>>('GET', '/locales/n8n-nodes-wechat-ilink/ilink-in?lng=zh-CN');
     expect(zh['ilink-in'].status['session-expired']).toBe('会话已过期 — 请重新登录');
-    // Import → Examples reads <package>/examples/: our flows sit in its node-red/ folder.
-    const examples = await red.request<any>('GET', '/library/examples/flows/n8n-nodes-wechat-ilink/node-red');
-    expect(JSON.stringify(examples)).toContain('01-echo-bot');
+    // Import → Examples → n8n-nodes-wechat-ilink lists the flows of <package>/examples/ by file name, no folder in between.
+    const examples = await red.request<Array<string | { fn: string }>>('GET', '/library/examples/flows/n8n-nodes-wechat-ilink');
+    expect(examples).toContainEqual({ fn: '01 - Echo bot' });
+    expect(examples.filter((entry) => typeof entry === 'string')).toEqual([]);
   });
 
   it('echo flow: a message injected at the simulator gets its answer', async () => {

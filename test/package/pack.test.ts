@@ -18,6 +18,8 @@ jest.setTimeout(240_000);
 const manifest = JSON.parse(fs.readFileSync(path.join(projectRoot, 'package.json'), 'utf8'));
 const nodeRedTypes = Object.keys(manifest['node-red'].nodes as Record<string, string>);
 const n8nFiles: string[] = [...manifest.n8n.credentials, ...manifest.n8n.nodes];
+/** The Node-RED example flows of the repository, e.g. "01 - Echo bot.json". */
+const exampleFiles = fs.readdirSync(path.join(projectRoot, 'examples')).sort();
 /** The npm on PATH (any modern npm packs and installs the same way). */
 function npm(args: string[], cwd: string): string {
   return execFileSync('npm', args, {
@@ -61,8 +63,7 @@ test('the tarball holds what both hosts need', () => {
     ...nodeRedTypes.map((type) => `dist/node-red/${type}.html`),
     ...nodeRedTypes.flatMap((type) => ['en-US', 'zh-CN'].flatMap((lang) => [`dist/node-red/locales/${lang}/${type}.json`, `dist/node-red/locales/${lang}/${type}.html`])),
     'dist/node-red/icons/ilink.svg',
-    'examples/node-red/01-echo-bot.json',
-    'examples/node-red/07-demo-bot.json',
+    ...exampleFiles.map((file) => `examples/${file}`),
     // n8n: the block's files, codex files and light/dark icons.
     ...n8nFiles,
     'dist/nodes/WeChatIlink/WeChatIlink.node.json',
@@ -78,9 +79,9 @@ test('the tarball holds what both hosts need', () => {
     ['source maps', /\.map$/],
     ['tests', /^test\/|^dist\/test\//],
     ['the simulator (only the demo uses it)', /simulator\//],
-    ['the demo and bench scripts', /^dist\/(scripts|bench|examples)\/|^scripts\/|^bench\//],
+    ['the demo and bench scripts, the core example', /^dist\/(scripts|bench|examples|docs)\/|^scripts\/|^bench\/|^docs\//],
     ['n8n workflows (Node-RED would list them as examples)', /^n8n-workflows\/|^examples\/n8n\//],
-    ['anything in examples/ but Node-RED flows', /^examples\/(?!node-red\/[^/]+\.json$)/],
+    ['anything in examples/ but Node-RED flows (Node-RED lists each folder)', /^examples\/(?![^/]+\.json$)/],
     ['node_modules and host installs', /node_modules\/|^\.hosts\//],
   ];
   for (const [what, pattern] of mustNot) {
@@ -101,10 +102,10 @@ test('npm install <tarball> into a Node-RED user directory: every node type regi
   const sets = (await nodeRed.nodes()).filter((set) => set.module === manifest.name);
   expect(sets.flatMap((set) => set.types).sort()).toEqual([...nodeRedTypes].sort());
   expect(sets.filter((set) => !set.enabled || set.err)).toEqual([]);
-  // Import → Examples lists every folder of examples/: only the Node-RED flows.
-  expect(await nodeRed.request('GET', `/library/examples/flows/${manifest.name}`)).toEqual(['node-red']);
-  const flows = await nodeRed.request<Array<string | { fn?: string }>>('GET', `/library/examples/flows/${manifest.name}/node-red`);
-  expect(JSON.stringify(flows)).toContain('07-demo-bot');
+  // Import → Examples → <package> lists the flows themselves, by file name, and no folder.
+  const listed = await nodeRed.request<Array<string | { fn: string }>>('GET', `/library/examples/flows/${manifest.name}`);
+  const names = listed.map((entry) => (typeof entry === 'string' ? `folder ${entry}` : entry.fn)).sort();
+  expect(names).toEqual(exampleFiles.map((file) => file.replace(/\.json$/, '')));
 });
 
 test('every file of the n8n block exists in the tarball and loads into a class with a description', () => {

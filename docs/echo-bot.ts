@@ -2,7 +2,7 @@
  * A complete WeChat bot in a few lines against the core: log in with the QR
  * code, then answer every message. Run it against the simulator with
  * `npm start`, or against the real iLink server with
- * `node dist/examples/echo-bot.js` (it logs in on the official host by default).
+ * `node dist/docs/echo-bot.js` (it logs in on the official host by default).
  */
 import { ILinkClient, LoginSession, renderQrTerminal, type Message } from '../shared';
 
