@@ -1,7 +1,6 @@
 import type {
   IAuthenticate,
   ICredentialDataDecryptedObject,
-  ICredentialTestRequest,
   ICredentialType,
   IDataObject,
   IHttpRequestHelper,
@@ -9,20 +8,17 @@ import type {
   INodeProperties,
   Icon,
 } from 'n8n-workflow';
-import { Transport } from '../shared';
-import { DEFAULT_API_BASE_URL, effectiveToken, readCredentialFields } from './wechat-ilink-fields';
+import { DEFAULT_API_BASE, Transport } from '../shared';
+import { NOT_LOGGED_IN } from './wechat-ilink-credential-test';
+import { effectiveToken, readCredentialFields } from './wechat-ilink-fields';
 import { LOGIN_STEP_FLAG, runLoginHook } from './wechat-ilink-login-hook';
-
-const SESSION_EXPIRED =
-  'Session expired: scan the QR code again. Run a WeChat iLink node with "Login" → "Log in (QR Code)" (or the terminal login) and re-activate your workflows.';
-const NOT_LOGGED_IN =
-  'Not logged in yet: run a WeChat iLink node with "Login" → "Log in (QR Code)" and scan the QR code it outputs, or paste a token from "npx n8n-nodes-wechat-ilink login" into Bot Token.';
 
 /**
  * WeChat iLink bot credential. The token comes from a QR login that runs
  * inside n8n (the "Log in (QR code)" operation drives `preAuthentication`,
  * which stores the token in a hidden field), or is pasted from the terminal
- * login. The token never appears in a node's output.
+ * login. The token never appears in a node's output. Its connection test is
+ * the nodes' `testedBy` (wechat-ilink-credential-test.ts), the core's check.
  */
 export class WeChatIlinkApi implements ICredentialType {
   name = 'wechatIlinkApi';
@@ -48,7 +44,7 @@ export class WeChatIlinkApi implements ICredentialType {
       displayName: 'API Base URL',
       name: 'baseUrl',
       type: 'string',
-      default: DEFAULT_API_BASE_URL,
+      default: DEFAULT_API_BASE,
       description: 'The iLink server. The QR login always starts here; the account may then get its own API address, which is stored automatically.',
     },
     {
@@ -151,34 +147,19 @@ export class WeChatIlinkApi implements ICredentialType {
   }
 
   /**
-   * iLink headers from the core transport (a fresh X-WECHAT-UIN per request),
-   * so that the HTTP Request node can use this credential too.
+   * iLink headers and base_info from the core transport (a fresh X-WECHAT-UIN
+   * per request), so that the HTTP Request node can use this credential too.
    */
   authenticate: IAuthenticate = async (credentials: ICredentialDataDecryptedObject, requestOptions: IHttpRequestOptions): Promise<IHttpRequestOptions> => {
     const fields = readCredentialFields(credentials);
     const token = effectiveToken(fields);
     if (!token && credentials[LOGIN_STEP_FLAG] !== true) {
-      // Shown as the connection test's result: there is nothing to test yet.
+      // An HTTP Request node before any login: nothing to authenticate with yet.
       throw new Error(NOT_LOGGED_IN);
     }
     const transport = new Transport({ token, routeTag: fields.routeTag || undefined, botAgent: fields.botAgent || undefined });
     const body = requestOptions.body;
-    const withBaseInfo = body && typeof body === 'object' && !Buffer.isBuffer(body) && !('base_info' in body) ? { ...body, base_info: transport.baseInfo() } : body;
-    return { ...requestOptions, body: withBaseInfo as IHttpRequestOptions['body'], headers: { ...(requestOptions.headers ?? {}), ...transport.postHeaders() } };
-  };
-
-  /** getconfig for the owner (changes nothing on the server); -14 means the login is gone. */
-  test: ICredentialTestRequest = {
-    request: {
-      method: 'POST',
-      baseURL: '={{ $credentials.botToken ? $credentials.baseUrl : ($credentials.accountBaseUrl || $credentials.baseUrl) }}',
-      url: 'ilink/bot/getconfig',
-      body: { ilink_user_id: '={{ $credentials.ownerUserId || $credentials.botId }}' },
-      json: true,
-    },
-    rules: [
-      { type: 'responseSuccessBody', properties: { key: 'errcode', value: -14, message: SESSION_EXPIRED } },
-      { type: 'responseSuccessBody', properties: { key: 'ret', value: -14, message: SESSION_EXPIRED } },
-    ],
+    const jsonBody = body && typeof body === 'object' && !Buffer.isBuffer(body) ? transport.withBaseInfo(body) : body;
+    return { ...requestOptions, body: jsonBody as IHttpRequestOptions['body'], headers: { ...(requestOptions.headers ?? {}), ...transport.postHeaders() } };
   };
 }

@@ -3,10 +3,9 @@
  * Nodes and the credential's own login hook both read the credential; the
  * field names live here so that they cannot drift apart.
  */
-import type { ClientOptions } from '../shared';
+import { checkCredentials, DEFAULT_API_BASE, type ClientOptions, type CredentialCheckResult } from '../shared';
 
 export const CREDENTIAL_NAME = 'wechatIlinkApi';
-export const DEFAULT_API_BASE_URL = 'https://ilinkai.weixin.qq.com';
 
 export interface IlinkCredentialFields {
   /** The login host and the API base unless the login returned another one. */
@@ -36,7 +35,7 @@ function text(value: unknown): string {
 export function readCredentialFields(data: Record<string, unknown> | undefined): IlinkCredentialFields {
   const d = data ?? {};
   return {
-    baseUrl: text(d.baseUrl) || DEFAULT_API_BASE_URL,
+    baseUrl: text(d.baseUrl) || DEFAULT_API_BASE,
     botToken: text(d.botToken),
     loginToken: text(d.loginToken),
     accountBaseUrl: text(d.accountBaseUrl),
@@ -71,4 +70,9 @@ export function clientOptionsFrom(fields: IlinkCredentialFields): ClientOptions 
     routeTag: fields.routeTag || undefined,
     botAgent: fields.botAgent || undefined,
   };
+}
+
+/** The core's "does this token still work?" check (a getconfig, §2) for this credential. */
+export function checkCredentialFields(fields: IlinkCredentialFields): Promise<CredentialCheckResult> {
+  return checkCredentials(clientOptionsFrom(fields));
 }

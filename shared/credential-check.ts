@@ -32,11 +32,15 @@ export async function checkCredentials(input: CredentialCheckInput): Promise<Cre
   } catch (error) {
     if (isAbortError(error)) throw error;
     if (error instanceof SessionExpiredError) return { ok: false, reason: 'session-expired', message: error.message };
-    if (error instanceof HttpError) {
-      const rejected = error.kind === 'status' && (error.status === 401 || error.status === 403);
-      return { ok: false, reason: rejected ? 'rejected' : 'unreachable', message: error.message };
+    if (error instanceof HttpError && error.kind === 'status' && (error.status === 401 || error.status === 403)) {
+      return { ok: false, reason: 'rejected', message: error.message };
     }
-    if (error instanceof ApiError) return { ok: false, reason: 'rejected', message: error.message };
-    return { ok: false, reason: 'unreachable', message: transport.redact(error instanceof Error ? error.message : String(error)) };
+    // A 200 with another ret/errcode is no pass: the token (or the server at this URL) is not a working bot.
+    if (error instanceof ApiError) {
+      return { ok: false, reason: 'rejected', message: `${error.message}: the server did not accept this bot token; log in again, or check the API base URL` };
+    }
+    const detail = transport.redact(error instanceof Error ? error.message : String(error));
+    // Named, since the base URL is what a user typed and most often what is wrong.
+    return { ok: false, reason: 'unreachable', message: `could not check the bot token at ${transport.baseUrl}: ${detail}` };
   }
 }

@@ -12,6 +12,7 @@ export {
   credentialsFromConfirmed,
   LOGIN_DEADLINE_MS,
   MAX_QR_CODES,
+  QR_POLL_GAP_MS,
   type LoginOptions,
   type LoginResult,
   type LoginCredentials,

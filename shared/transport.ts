@@ -134,6 +134,11 @@ export class Transport {
     return { channel_version: this.channelVersion, bot_agent: this.botAgent };
   }
 
+  /** §1: a JSON body as iLink expects it, with base_info; a base_info the caller already set is kept. */
+  withBaseInfo<T extends object>(body: T): T & { base_info: BaseInfo } {
+    return 'base_info' in body ? (body as T & { base_info: BaseInfo }) : { ...body, base_info: this.baseInfo() };
+  }
+
   /** Removes the token from any text before it reaches a log or an error. */
   redact(text: string): string {
     return redactSecrets(text, [this.token]);
@@ -167,7 +172,7 @@ export class Transport {
    * failure, and an AbortError when the caller's signal aborts.
    */
   async post<T>(endpoint: EndpointName, body: object, options: CallOptions = {}): Promise<T> {
-    const payload = endpoint === 'getBotQrcode' ? body : { ...body, base_info: this.baseInfo() };
+    const payload = endpoint === 'getBotQrcode' ? body : this.withBaseInfo(body);
     const text = endpoint === 'recallMessage' ? stringifyWithUint64Numbers(payload, ['msg_id']) : JSON.stringify(payload);
     return this.call<T>(endpoint, 'POST', this.postHeaders(), text, options);
   }

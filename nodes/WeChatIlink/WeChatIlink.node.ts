@@ -9,6 +9,7 @@ import {
 } from 'n8n-workflow';
 import { ReplyWindowError, type ILinkClient } from '../../shared';
 import { CREDENTIAL_NAME, effectiveToken, readCredentialFields } from '../../credentials/wechat-ilink-fields';
+import { credentialTestMethods } from '../../credentials/wechat-ilink-credential-test';
 import { createIlinkClient, sharedBotStateFor } from '../common/client';
 import { RELOGIN_HINT, toNodeError } from '../common/node-errors';
 import { replyWindowJson } from '../common/reply-window-json';
@@ -40,7 +41,8 @@ export class WeChatIlink implements INodeType {
     usableAsTool: true,
     inputs: [NodeConnectionTypes.Main],
     outputs: [NodeConnectionTypes.Main],
-    credentials: [{ name: CREDENTIAL_NAME, required: true }],
+    // Literals, as n8n's lint reads them: CREDENTIAL_NAME and CREDENTIAL_TEST_NAME (the core's check, not a fixed request).
+    credentials: [{ name: 'wechatIlinkApi', required: true, testedBy: 'wechatIlinkConnection' }],
     properties: [
       {
         displayName: 'Resource',
@@ -63,6 +65,8 @@ export class WeChatIlink implements INodeType {
       ...loginDescription,
     ],
   };
+
+  methods = { credentialTest: credentialTestMethods };
 
   async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
     const items = this.getInputData();

@@ -24,8 +24,8 @@ import {
   pollerTimingsFromEnv,
   type ReplyWindow,
 } from '../../shared';
-import { checkCredentials } from '../../shared/credential-check';
-import { clientOptionsFrom, CREDENTIAL_NAME, effectiveToken, readCredentialFields, type IlinkCredentialFields } from '../../credentials/wechat-ilink-fields';
+import { checkCredentialFields, CREDENTIAL_NAME, effectiveToken, readCredentialFields, type IlinkCredentialFields } from '../../credentials/wechat-ilink-fields';
+import { credentialTestMethods } from '../../credentials/wechat-ilink-credential-test';
 import { createIlinkClient, sharedBotStateFor } from '../common/client';
 import { RELOGIN_HINT } from '../common/node-errors';
 import { replyWindowJson } from '../common/reply-window-json';
@@ -50,9 +50,12 @@ export class WeChatIlinkTrigger implements INodeType {
     defaults: { name: 'WeChat iLink Trigger' },
     inputs: [],
     outputs: [NodeConnectionTypes.Main],
-    credentials: [{ name: CREDENTIAL_NAME, required: true }],
+    // Literals, as n8n's lint reads them: CREDENTIAL_NAME and CREDENTIAL_TEST_NAME (the core's check, not a fixed request).
+    credentials: [{ name: 'wechatIlinkApi', required: true, testedBy: 'wechatIlinkConnection' }],
     properties: triggerProperties,
   };
+
+  methods = { credentialTest: credentialTestMethods };
 
   async trigger(this: ITriggerFunctions): Promise<ITriggerResponse> {
     const node = this.getNode();
@@ -75,7 +78,7 @@ export class WeChatIlinkTrigger implements INodeType {
 
     // Refuse to start on a dead session: n8n then retries the activation with a growing delay,
     // instead of a start/fail loop at the shortest interval. A network failure does not count.
-    const check = await checkCredentials({ ...clientOptionsFrom(fields), ownerUserId: fields.ownerUserId, botId: fields.botId });
+    const check = await checkCredentialFields(fields);
     if (!check.ok && (check.reason === 'no-token' || check.reason === 'session-expired')) {
       throw new NodeOperationError(node, check.reason === 'no-token' ? 'The WeChat iLink credential has no bot token yet' : check.message, {
         description: RELOGIN_HINT,

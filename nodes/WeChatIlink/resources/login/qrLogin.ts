@@ -4,10 +4,8 @@
  * code (PNG) and the state. Never the token: it stays in the credential.
  */
 import { NodeApiError, NodeOperationError, sleep, type IDataObject, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
-import { joinUrl, renderQrPng } from '../../../../shared';
-import { checkCredentials } from '../../../../shared/credential-check';
-import { parseLoginTicket } from '../../../../shared/login-steps';
-import { clientOptionsFrom, CREDENTIAL_NAME, readCredentialFields } from '../../../../credentials/wechat-ilink-fields';
+import { Endpoint, EndpointTimeoutMs, joinUrl, parseLoginTicket, QR_POLL_GAP_MS, renderQrPng } from '../../../../shared';
+import { checkCredentialFields, CREDENTIAL_NAME, readCredentialFields } from '../../../../credentials/wechat-ilink-fields';
 import { LOGIN_RESTART_FLAG, LOGIN_STEP_FLAG, parseLoginStatus, type LoginStatusSummary } from '../../../../credentials/wechat-ilink-login-hook';
 import { toNodeError } from '../../../common/node-errors';
 import type { Operation, OperationContext } from '../../operation-context';
@@ -71,7 +69,7 @@ export const qrLogin: Operation = async (ctx) => {
   let fields = readCredentialFields(stored);
 
   if (fields.botToken) {
-    const check = await checkCredentials({ ...clientOptionsFrom(fields), ownerUserId: fields.ownerUserId, botId: fields.botId });
+    const check = await checkCredentialFields(fields);
     return result({
       connected: check.ok,
       state: 'manual-token',
@@ -81,7 +79,7 @@ export const qrLogin: Operation = async (ctx) => {
 
   let restart = options.startOver === true;
   if (fields.loginToken && !restart) {
-    const check = await checkCredentials({ ...clientOptionsFrom(fields), ownerUserId: fields.ownerUserId, botId: fields.botId });
+    const check = await checkCredentialFields(fields);
     if (check.ok) return connected(fields.botId, fields.ownerUserId, 'Already logged in: the bot token works.');
     if (check.reason !== 'session-expired') {
       throw new NodeApiError(ctx.exec.getNode(), { message: check.message }, { message: check.message, itemIndex: ctx.itemIndex });
@@ -117,8 +115,8 @@ export const qrLogin: Operation = async (ctx) => {
     }
     // A new QR code must be seen before anyone can scan it: report at once.
     if (status.qrChanged || Date.now() >= deadline) return withQr(ctx, stored, status);
-    // §3: one second between status polls, even when the server answers at once.
-    await sleep(1_000);
+    // §3: a gap between status polls, even when the server answers at once.
+    await sleep(QR_POLL_GAP_MS);
   }
 };
 
@@ -144,11 +142,11 @@ async function runLoginStep(ctx: OperationContext, stored: Record<string, unknow
       CREDENTIAL_NAME,
       {
         method: 'POST',
-        url: joinUrl(fields.baseUrl, 'ilink/bot/getconfig').toString(),
+        url: joinUrl(fields.baseUrl, Endpoint.getConfig).toString(),
         body: { ilink_user_id: fields.ownerUserId },
         json: true,
         ignoreHttpStatusErrors: true,
-        timeout: 10_000,
+        timeout: EndpointTimeoutMs.getConfig,
       },
       { credentialsDecrypted: { id: reference?.id ?? '', name: reference?.name ?? '', type: CREDENTIAL_NAME, data } },
     );

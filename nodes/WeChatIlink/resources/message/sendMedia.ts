@@ -1,5 +1,5 @@
 import type { INodeProperties } from 'n8n-workflow';
-import type { OutboundMediaType } from '../../../../shared';
+import { UploadMediaType, type OutboundMediaType } from '../../../../shared';
 import type { Operation } from '../../operation-context';
 import { contextTokenOption, sendWithoutContextTokenOption, whenClosedOf, whenClosedOption } from './message-options';
 import { optionsOf, readBinaryInput, requiredText, sentJson } from '../../parameters';
@@ -20,7 +20,12 @@ export const mediaTypeOption: INodeProperties = {
   description: 'How WeChat shows it. From File Name: images and videos by extension, anything else as a file.',
 };
 
-export const MEDIA_TYPE_VALUES: Record<string, OutboundMediaType | undefined> = { auto: undefined, image: 1, video: 2, file: 3 };
+export const MEDIA_TYPE_VALUES: Record<string, OutboundMediaType | undefined> = {
+  auto: undefined,
+  image: UploadMediaType.IMAGE,
+  video: UploadMediaType.VIDEO,
+  file: UploadMediaType.FILE,
+};
 
 export const sendMediaDescription: INodeProperties[] = [
   {
