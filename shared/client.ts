@@ -11,6 +11,7 @@ import { redactingLogger, silentLogger, stderrLogger, type Logger } from './log'
 import type { LoginCredentials } from './login';
 import { buildMediaItem, downloadMedia, MediaError, pickMediaItem, uploadMedia, type DownloadedMedia, type DownloadOptions, type UploadedMedia, type UploadOptions, type UploadSource } from './media';
 import type { Item, Message } from './model';
+import { isUploadedMedia } from './outbound-parts';
 import { Poller, type MessageHandler, type PollerOptions } from './poller';
 import { MessageSender, type OutboundContent, type RateLimitRetry, type SendOptions, type SendResult } from './send';
 import type { ReplyWindow, ReplyWindowRules } from './reply-window';
@@ -265,7 +266,7 @@ export class ILinkClient {
     source: UploadSource | UploadedMedia,
     options: MediaSendOptions & { signal?: AbortSignal },
   ): Promise<OutboundContent> {
-    const uploaded = isUploaded(source)
+    const uploaded = isUploadedMedia(source)
       ? source
       : await this.uploadMedia(source, { fileName: options.fileName ?? defaultFileName(source), toUserId: to, mediaType: options.mediaType, signal: options.signal });
     const item = buildMediaItem(uploaded);
@@ -295,10 +296,6 @@ export function botKeyFor(botId: string | undefined, token: string): string {
 
 function tokenKey(token: string): string {
   return `token-${createHash('sha256').update(token.trim()).digest('hex').slice(0, 16)}`;
-}
-
-function isUploaded(source: UploadSource | UploadedMedia): source is UploadedMedia {
-  return typeof source === 'object' && source !== null && !Buffer.isBuffer(source) && 'media' in source && 'cipherSize' in source;
 }
 
 function defaultFileName(source: UploadSource): string {

@@ -47,7 +47,8 @@ export {
 } from './send';
 export * from './reply-window';
 export { WindowClosingWatch, type WindowClosingOptions } from './window-watch';
-export { TypingIndicator, TypingTicketCache, TYPING_KEEPALIVE_MS, type TypingOptions } from './typing';
+export { TypingIndicator, TypingSessions, TypingTicketCache, TYPING_KEEPALIVE_MS, type TypingKeepalive, type TypingOptions, type TypingSessionOptions } from './typing';
+export * from './outbound-parts';
 export * from './text';
 
 // Filtering inbound messages

@@ -1,7 +1,8 @@
 /**
  * Typing indicator (§5.8, §5.9): a per-user cache of getconfig's typing_ticket
- * with the official refresh and retry timing, sendtyping start/stop, and a
- * keepalive that repeats "typing" every 5 s around a piece of work.
+ * with the official refresh and retry timing, sendtyping start/stop, a
+ * keepalive that repeats "typing" every 5 s around a piece of work, and
+ * per-user sessions for hosts that start and stop typing in separate calls.
  */
 import { systemClock, type Clock } from './clock';
 import { silentLogger, type Logger } from './log';
@@ -82,6 +83,11 @@ export interface TypingOptions {
   signal?: AbortSignal;
 }
 
+/** A running keepalive. stop() ends it and sends "typing" off; a signal abandons that last request. */
+export interface TypingKeepalive {
+  stop(signal?: AbortSignal): Promise<void>;
+}
+
 export class TypingIndicator {
   constructor(
     private readonly transport: Transport,
@@ -120,7 +126,7 @@ export class TypingIndicator {
   }
 
   /** Starts a keepalive; call stop() to send status 2. */
-  start(userId: string, options: TypingOptions & { intervalMs?: number } = {}): { stop(): Promise<void> } {
+  start(userId: string, options: TypingOptions & { intervalMs?: number } = {}): TypingKeepalive {
     const interval = options.intervalMs ?? TYPING_KEEPALIVE_MS;
     const stopper = new AbortController();
     const signal = options.signal ? AbortSignal.any([options.signal, stopper.signal]) : stopper.signal;
@@ -139,11 +145,74 @@ export class TypingIndicator {
       }
     })();
     return {
-      stop: async () => {
+      stop: async (stopSignal) => {
         stopper.abort();
         await loop;
-        await quietly(false);
+        await quietly(false, stopSignal);
       },
     };
+  }
+}
+
+export interface TypingSessionOptions {
+  /** The context token for users started without one (the client passes the user's latest). */
+  contextTokenOf?: (userId: string) => string | undefined;
+  clock?: Clock;
+  intervalMs?: number;
+}
+
+/**
+ * "typing…" per user, for hosts where one call starts it and a later one
+ * stops it (a Node-RED flow: one msg starts it, another msg or node stops
+ * it). One keepalive per user: starting a user who is already typing only
+ * moves the timeout (a second keepalive's "off" could land after the first's
+ * "on"); each session ends by itself at its timeout, so a flow that never
+ * stops it cannot leave "typing…" on.
+ */
+export class TypingSessions {
+  private readonly sessions = new Map<string, { keepalive: TypingKeepalive; expiry: AbortController }>();
+  private readonly clock: Clock;
+
+  constructor(
+    private readonly indicator: TypingIndicator,
+    private readonly options: TypingSessionOptions = {},
+  ) {
+    this.clock = options.clock ?? systemClock;
+  }
+
+  /** Shows "typing…" to the user until stop(), or for `timeoutMs` (0 or absent: until stop()). */
+  start(userId: string, options: { contextToken?: string; timeoutMs?: number } = {}): void {
+    let session = this.sessions.get(userId);
+    if (session) {
+      session.expiry.abort();
+      session.expiry = new AbortController();
+    } else {
+      const contextToken = options.contextToken ?? this.options.contextTokenOf?.(userId);
+      session = { keepalive: this.indicator.start(userId, { contextToken, intervalMs: this.options.intervalMs }), expiry: new AbortController() };
+      this.sessions.set(userId, session);
+    }
+    const { expiry } = session;
+    if (options.timeoutMs && options.timeoutMs > 0) {
+      this.clock.sleep(options.timeoutMs, expiry.signal).then(
+        () => {
+          if (!expiry.signal.aborted) void this.stop(userId);
+        },
+        () => undefined, // moved by a new start, or stopped
+      );
+    }
+  }
+
+  /** Ends the user's session (false when none runs); a signal abandons the "off" request. */
+  async stop(userId: string, options: { signal?: AbortSignal } = {}): Promise<boolean> {
+    const session = this.sessions.get(userId);
+    if (!session) return false;
+    this.sessions.delete(userId);
+    session.expiry.abort();
+    await session.keepalive.stop(options.signal);
+    return true;
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.sessions.keys()].map((userId) => this.stop(userId)));
   }
 }
