@@ -5,11 +5,12 @@
  */
 import { createMessageFilter, pickMediaItem, type Message } from '../shared';
 import { putMedia } from './lib/media-msg';
-import type { ConnectionState, Receiver } from './lib/bot-connection';
 import type { IlinkConfigNode } from './lib/config-node';
+import type { ConnectionState } from './lib/connection-state';
 import { FlowCompletion, FLOW_COMPLETION_TIMEOUT_MS, type MessageHooks } from './lib/flow-completion';
 import { filterOptionsOf, type InboundFilterFields } from './lib/inbound-filter';
 import { asError, configNodeOf, errorStatus } from './lib/node-status';
+import type { Receiver } from './lib/receiving';
 import type { NodeAPI, NodeDef, NodeMessage, NodeStatus, RedNode } from './lib/red-api';
 
 interface IlinkInDef extends NodeDef, InboundFilterFields {
@@ -100,9 +101,6 @@ export = function (RED: NodeAPI): void {
           );
         }
       },
-      onState(state) {
-        node.status(STATE_STATUS[state]);
-      },
       windowClosingLeadMs: windowClosingLeadMs(def.windowClosingMinutes),
       onWindowClosing(window) {
         node.send({ topic: 'window-closing', to: window.userId, payload: window });
@@ -114,9 +112,11 @@ export = function (RED: NodeAPI): void {
       },
     };
 
+    const unwatch = connection.watchState((state) => node.status(STATE_STATUS[state]));
     connection.register(receiver);
     node.on('close', (_removed, done) => {
       closing.abort();
+      unwatch();
       connection.deregister(receiver, done);
     });
   }

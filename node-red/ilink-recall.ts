@@ -5,8 +5,9 @@
  */
 import { ValidationError } from '../shared';
 import type { IlinkConfigNode } from './lib/config-node';
-import { asError, configNodeOf, errorStatus, noBotSelectedError } from './lib/node-status';
+import { configNodeOf, noBotSelectedError } from './lib/node-status';
 import type { NodeAPI, NodeDef, NodeMessage, RedNode } from './lib/red-api';
+import { linkSender } from './lib/sender-link';
 
 interface IlinkRecallDef extends NodeDef {
   bot?: string;
@@ -25,22 +26,23 @@ export = function (RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     const node = this;
     const config = configNodeOf<IlinkConfigNode>(RED, node, def.bot);
+    const link = config && linkSender(node, config.connection);
 
     node.on('input', async (msg, send, done) => {
-      if (!config) {
+      if (!config || !link) {
         done(noBotSelectedError());
         return;
       }
+      let id = '';
       try {
-        const id = messageIdOf(msg);
-        await config.connection.client.recall(id);
+        id = messageIdOf(msg);
+        await config.connection.client.recall(id, { signal: link.signal });
         msg.recalled = id;
-        node.status({ fill: 'green', shape: 'dot', text: RED._('ilink-recall.status.recalled', { id }) });
+        link.status({ fill: 'green', shape: 'dot', text: RED._('ilink-recall.status.recalled', { id }) });
         send(msg);
         done();
       } catch (error) {
-        node.status(errorStatus('ilink-recall', error));
-        done(asError(error));
+        link.fail(error, done, `recalling message ${id}`);
       }
     });
   }

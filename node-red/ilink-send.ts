@@ -5,9 +5,10 @@
  */
 import { PartialSendError } from '../shared';
 import type { IlinkConfigNode } from './lib/config-node';
-import { asError, configNodeOf, errorStatus, noBotSelectedError, statusTemplate } from './lib/node-status';
+import { configNodeOf, noBotSelectedError, statusTemplate } from './lib/node-status';
 import { contentOf, recipientOf, resolveTarget, sendContent, type RecipientMode } from './lib/outbound';
 import type { NodeAPI, NodeDef, RedNode } from './lib/red-api';
+import { linkSender } from './lib/sender-link';
 
 interface IlinkSendDef extends NodeDef {
   bot?: string;
@@ -25,32 +26,38 @@ export = function (RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     const node = this;
     const config = configNodeOf<IlinkConfigNode>(RED, node, def.bot);
+    const link = config && linkSender(node, config.connection);
     const sentText = statusTemplate(RED, 'ilink-send.status.sent', ['count', 'to']);
     const queuedText = statusTemplate(RED, 'ilink-send.status.queued', ['to']);
 
     node.on('input', async (msg, send, done) => {
-      if (!config) {
+      if (!config || !link) {
         done(noBotSelectedError());
         return;
       }
-      node.status({ fill: 'blue', shape: 'dot', text: 'ilink-send.status.sending' });
+      link.status({ fill: 'blue', shape: 'dot', text: 'ilink-send.status.sending' });
+      let to = 'a user';
       try {
         const target = resolveTarget(msg, def.to, def.mode);
+        to = recipientOf(target);
         const content = contentOf(msg);
-        const results = await sendContent(config.connection.client, target, content, { whenClosed: def.whenClosed === 'queue' ? 'queue' : 'fail' });
+        const results = await sendContent(config.connection.client, target, content, {
+          whenClosed: def.whenClosed === 'queue' ? 'queue' : 'fail',
+          signal: link.signal,
+        });
         const queued = results.some((r) => r.queuedAs);
-        node.status(
+        link.status(
           queued
-            ? { fill: 'yellow', shape: 'ring', text: queuedText({ to: recipientOf(target) }) }
-            : { fill: 'green', shape: 'dot', text: sentText({ count: results.length, to: recipientOf(target) }) },
+            ? { fill: 'yellow', shape: 'ring', text: queuedText({ to }) }
+            : { fill: 'green', shape: 'dot', text: sentText({ count: results.length, to }) },
         );
         if (def.outputs) {
           msg.sent = {
-            to: recipientOf(target),
+            to,
             messageIds: results.map((r) => r.messageId),
             clientIds: results.map((r) => r.clientId),
             ...(queued ? { queued: true, outboxId: results[0]?.queuedAs } : {}),
-            replyWindow: config.connection.client.replyWindow(recipientOf(target)),
+            replyWindow: config.connection.client.replyWindow(to),
           };
           msg.messageId = [...results].reverse().find((r) => r.messageId)?.messageId ?? '';
           send(msg);
@@ -58,8 +65,7 @@ export = function (RED: NodeAPI): void {
         done();
       } catch (error) {
         if (error instanceof PartialSendError) msg.sent = { messageIds: error.sent.map((r) => r.messageId), partial: true };
-        node.status(errorStatus('ilink-send', error instanceof PartialSendError ? error.failure : error));
-        done(asError(error));
+        link.fail(error, done, `sending to ${to}`);
       }
     });
   }

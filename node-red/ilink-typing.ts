@@ -1,12 +1,14 @@
 /**
  * ilink-typing: shows "typing…" to a user while a flow works. A msg starts it
- * (kept alive every 5 s by the core) until a msg with msg.typing === false, a
- * "stop" node, or the timeout. The msg passes through unchanged.
+ * (kept alive every 5 s by the core's per-user typing sessions) until a msg
+ * with msg.typing === false, a "stop" node, or the timeout. The msg passes
+ * through unchanged.
  */
 import type { IlinkConfigNode } from './lib/config-node';
-import { asError, configNodeOf, errorStatus, noBotSelectedError } from './lib/node-status';
+import { configNodeOf, noBotSelectedError } from './lib/node-status';
 import { contextTokenOf, recipientOf, resolveTarget } from './lib/outbound';
 import type { NodeAPI, NodeDef, RedNode } from './lib/red-api';
+import { linkSender } from './lib/sender-link';
 
 interface IlinkTypingDef extends NodeDef {
   bot?: string;
@@ -24,31 +26,32 @@ export = function (RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     const node = this;
     const config = configNodeOf<IlinkConfigNode>(RED, node, def.bot);
+    const link = config && linkSender(node, config.connection);
     const parsed = Number(def.timeout);
     const timeoutMs = (Number.isFinite(parsed) && parsed >= 0 ? parsed : DEFAULT_TIMEOUT_S) * 1000;
 
     node.on('input', async (msg, send, done) => {
-      if (!config) {
+      if (!config || !link) {
         done(noBotSelectedError());
         return;
       }
+      let user = 'a user';
       try {
         const target = resolveTarget(msg, def.to);
-        const user = recipientOf(target);
-        const connection = config.connection;
+        user = recipientOf(target);
+        const typing = config.connection.typing;
         const stop = def.action === 'stop' || msg.typing === false;
         if (stop) {
-          await connection.stopTyping(user);
-          node.status({ fill: 'grey', shape: 'ring', text: 'ilink-typing.status.stopped' });
+          await typing.stop(user, { signal: link.signal });
+          link.status({ fill: 'grey', shape: 'ring', text: 'ilink-typing.status.stopped' });
         } else {
-          connection.startTyping(user, contextTokenOf(target), timeoutMs);
-          node.status({ fill: 'blue', shape: 'dot', text: 'ilink-typing.status.typing' });
+          typing.start(user, { contextToken: contextTokenOf(target), timeoutMs });
+          link.status({ fill: 'blue', shape: 'dot', text: 'ilink-typing.status.typing' });
         }
         send(msg);
         done();
       } catch (error) {
-        node.status(errorStatus('ilink-typing', error));
-        done(asError(error));
+        link.fail(error, done, `turning typing on or off for ${user}`);
       }
     });
   }

@@ -1,6 +1,7 @@
 /** The runtime shape of an ilink-config node, as the other nodes see it. */
 import { join } from 'node:path';
-import type { BotConnection, BotSettings } from './bot-connection';
+import type { BotSettings } from './bot-client';
+import type { BotConnection } from './bot-connection';
 import type { NodeAPI, NodeDef, RedNode } from './red-api';
 
 export interface IlinkConfigDef extends NodeDef, BotSettings {}

@@ -5,7 +5,7 @@
  * English messages, shortened to fit under a node.
  */
 import { PollerConflictError, SessionExpiredError } from '../../shared';
-import { NotLoggedInError } from './bot-connection';
+import { NotLoggedInError } from './bot-client';
 import type { NodeAPI, NodeStatus, RedNode } from './red-api';
 
 const MAX_STATUS_CHARS = 60;
