@@ -9,6 +9,10 @@ export interface InboundFilterFields {
   allowList?: string;
   textMode?: 'contains' | 'regex';
   textPattern?: string;
+  /** Whether the text match tells upper and lower case apart (default: it does not). */
+  caseSensitive?: boolean;
+  /** Copies of the bot's own sends (message_type BOT): 'ignore' (default) or 'include'. */
+  botEchoes?: 'ignore' | 'include';
 }
 
 export function parseKinds(kinds: InboundFilterFields['kinds']): FilterableKind[] {
@@ -26,6 +30,9 @@ export function filterOptionsOf(fields: InboundFilterFields, ownerUserId: string
     senders: fields.senders ?? 'everyone',
     allowList: parseAllowList(fields.allowList),
     ownerUserId,
-    textMatch: fields.textPattern ? { mode: fields.textMode === 'regex' ? 'regex' : 'contains', pattern: fields.textPattern } : undefined,
+    ignoreBotEchoes: fields.botEchoes !== 'include',
+    textMatch: fields.textPattern
+      ? { mode: fields.textMode === 'regex' ? 'regex' : 'contains', pattern: fields.textPattern, caseSensitive: fields.caseSensitive === true }
+      : undefined,
   };
 }

@@ -111,6 +111,8 @@ export class Receiving {
     const poller = client.createPoller((message) => this.deliver(message), {
       owner: this.options.owner,
       timings,
+      // Echoes too: each receiver's filter decides (one may ask for them, another not).
+      includeBotMessages: true,
       windowClosing:
         leadMs > 0
           ? {
