@@ -16,7 +16,12 @@ import { decryptAesEcb, encryptAesEcb, paddedSize } from '../shared/media/crypto
 import { encodeOutboundAesKey, encodeRawAesKey, generateAesKey, parseAesKey } from '../shared/media/keys';
 import { MessageItemType, VoiceEncodeType, type GetUploadUrlRequest, type MessageItem } from '../shared/wire';
 
-export type CdnFaultKind = 'status500' | 'noEncryptedParam' | 'status4xx' | 'truncatedBody' | 'slowBody';
+/**
+ * Download faults: truncatedBody announces the full length and cuts the connection halfway; slowBody
+ * sends 1 KiB pieces delayMs apart; oversizedBody announces OVERSIZED_BODY_BYTES, sends the object's
+ * first KiB and holds the rest (a client must refuse from the header, not read on).
+ */
+export type CdnFaultKind = 'status500' | 'noEncryptedParam' | 'status4xx' | 'truncatedBody' | 'slowBody' | 'oversizedBody';
 
 export interface CdnFault {
   op: 'upload' | 'download';
@@ -75,6 +80,8 @@ interface PendingUpload {
 
 const SLOW_CHUNK = 1024;
 const DEFAULT_SLOW_DELAY_MS = 20;
+/** The Content-Length of an oversizedBody fault: over the clients' default 100 MiB cap. */
+export const OVERSIZED_BODY_BYTES = 150 * 1024 * 1024;
 
 /** Standard base64 of random bytes: like the real params, it needs URL-encoding (+, /, =). */
 function opaqueParam(): string {
@@ -254,9 +261,10 @@ export class SimCdn {
     const data = object.ciphertext;
     res.statusCode = 200;
     res.setHeader('Content-Type', 'application/octet-stream');
-    res.setHeader('Content-Length', String(data.length));
+    res.setHeader('Content-Length', String(fault?.kind === 'oversizedBody' ? OVERSIZED_BODY_BYTES : data.length));
     this.record(req, 'download', 200, data.length, fault ? `injected fault: ${fault.kind}` : undefined);
     if (req.method === 'HEAD') return void res.end();
+    if (fault?.kind === 'oversizedBody') return void res.write(data.subarray(0, SLOW_CHUNK));
     if (fault?.kind === 'truncatedBody') {
       // Announce the full length, send part of it, then cut the connection.
       res.write(data.subarray(0, Math.floor(data.length / 2)), () => res.socket?.destroy());

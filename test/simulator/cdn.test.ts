@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { request } from 'undici';
 import { encryptAesEcb, paddedSize } from '../../shared/media';
-import { SimCdn, startStandaloneCdn, type StandaloneCdn } from '../../simulator/cdn';
+import { OVERSIZED_BODY_BYTES, SimCdn, startStandaloneCdn, type StandaloneCdn } from '../../simulator/cdn';
 import type { GetUploadUrlRequest } from '../../shared/wire';
 
 const key = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
@@ -119,6 +119,19 @@ describe('SimCdn (strict)', () => {
     const response = await request(`${s.cdnBaseUrl}/download?encrypted_query_param=${encodeURIComponent(param)}`);
     expect(response.headers['content-length']).toBe('100000');
     await expect(response.body.arrayBuffer()).rejects.toThrow();
+  });
+
+  it('oversizedBody announces 150 MiB, sends the first KiB and holds the rest', async () => {
+    const param = s.cdn.storeObject(Buffer.alloc(100_000, 7));
+    s.cdn.injectFault({ op: 'download', kind: 'oversizedBody' });
+    const response = await request(`${s.cdnBaseUrl}/download?encrypted_query_param=${encodeURIComponent(param)}`);
+    expect(response.headers['content-length']).toBe(String(OVERSIZED_BODY_BYTES));
+    let received = 0;
+    response.body.on('data', (chunk: Buffer) => (received += chunk.length));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(received).toBe(1024);
+    response.body.destroy();
+    expect((await get(s, param)).data.length).toBe(100_000); // one request only
   });
 
   it('encryptAndStore builds the wire items the real server sends (§7)', async () => {
