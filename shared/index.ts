@@ -46,6 +46,7 @@ export {
   type SenderOptions,
 } from './send';
 export * from './reply-window';
+export { DEFAULT_CONTINUATION_HINT, MAX_CONTINUATION_HINT_CHARS } from './long-answer';
 export { WindowClosingWatch, type WindowClosingOptions } from './window-watch';
 export { TypingIndicator, TypingSessions, TypingTicketCache, TYPING_KEEPALIVE_MS, type TypingKeepalive, type TypingOptions, type TypingSessionOptions } from './typing';
 export * from './outbound-parts';

@@ -15,8 +15,9 @@ import { ContextTokenError, IlinkError, NoContextTokenError, RateLimitedError, V
 import { textItem, toWireItem } from './messages';
 import type { Item, Message } from './model';
 import { assertCanSend, DEFAULT_REPLY_WINDOW_RULES, replyWindowOf, ReplyWindowError, type ReplyWindow, type ReplyWindowRules } from './reply-window';
+import { checkedContinuationHint, expandParts, fitToBudget } from './long-answer';
 import type { BotState, OutboxEntry } from './store';
-import { prepareOutboundText } from './text';
+import { filterOutboundText } from './text';
 import type { Transport } from './transport';
 import { MessageItemType, MessageState, MessageType, type MessageItem, type SendMessageResponse, type WeixinMessage } from './wire';
 
@@ -41,6 +42,16 @@ export interface SendOptions {
    * user next writes.
    */
   whenClosed?: 'fail' | 'queue';
+  /**
+   * An answer that needs more messages than are left of the budget: 'all'
+   * (default) fails like any send the budget would refuse (or queues whole,
+   * with whenClosed 'queue'); 'fit' sends what fits, the last message ending
+   * with `continuationHint`, and keeps the rest in the outbox for the user's
+   * next message (cut to fit that budget in turn).
+   */
+  longAnswers?: 'all' | 'fit';
+  /** The words that end the last message that fits (default DEFAULT_CONTINUATION_HINT). */
+  continuationHint?: string;
   signal?: AbortSignal;
 }
 
@@ -108,12 +119,17 @@ const OUTBOUND_TYPES: ReadonlySet<number> = new Set([
 
 /** Flattens content into single wire items; text is filtered and split at 4000 characters. Bad content fails here, before any request. */
 export function toOutboundItems(content: OutboundContent, markdown = true): MessageItem[] {
+  return expandParts(toOutboundParts(content, markdown));
+}
+
+/** Like toOutboundItems, with each text filtered but not yet split (the parts of a long answer). */
+function toOutboundParts(content: OutboundContent, markdown: boolean): MessageItem[] {
   if (content === undefined || content === null) throw new ValidationError('nothing to send: give a text or at least one item');
   const parts = Array.isArray(content) ? content : [content as string | Item | MessageItem];
   const items: MessageItem[] = [];
   for (const part of parts as unknown[]) {
     if (typeof part === 'string') {
-      for (const chunk of prepareOutboundText(part, { markdown })) items.push(textItem(chunk));
+      items.push(textItem(filterOutboundText(part, { markdown })));
       continue;
     }
     if (!part || typeof part !== 'object' || Buffer.isBuffer(part) || Array.isArray(part)) {
@@ -131,7 +147,7 @@ export function toOutboundItems(content: OutboundContent, markdown = true): Mess
       throw new ValidationError('a bot cannot send a quote over iLink (no client does, and the server may drop it): put the quoted words in the text instead');
     }
     if (type === MessageItemType.TEXT) {
-      for (const chunk of prepareOutboundText(wire.text_item?.text ?? '', { markdown })) items.push(textItem(chunk));
+      items.push(textItem(filterOutboundText(wire.text_item?.text ?? '', { markdown })));
     } else {
       items.push(wire);
     }
@@ -189,7 +205,12 @@ export class MessageSender {
   async send(to: string, content: OutboundContent, options: SendOptions = {}): Promise<SendResult[]> {
     const recipient = typeof to === 'string' ? to.trim() : '';
     if (!recipient) throw new ValidationError('no recipient: give the user ID to send to (it looks like …@im.wechat)');
-    const items = toOutboundItems(content, options.markdown !== false);
+    const parts = toOutboundParts(content, options.markdown !== false);
+    if (options.longAnswers === 'fit') {
+      const hint = checkedContinuationHint(options.continuationHint);
+      return this.inOrder(recipient, () => this.sendFitted(recipient, parts, hint, options));
+    }
+    const items = expandParts(parts);
     return this.inOrder(recipient, () => this.sendNow(recipient, items, options));
   }
 
@@ -214,7 +235,19 @@ export class MessageSender {
       const token = contextToken || this.state.contextToken(userId);
       for (const entry of this.state.outbox(userId)) {
         const window = this.replyWindow(userId, token);
-        if (!window.open || entry.items.length > window.sendsLeft) break;
+        if (!window.open) break;
+        if (entry.continuationHint !== undefined) {
+          // The rest of a long answer: what fits now, and the rest again for the next message.
+          const { now, rest } = fitToBudget(entry.items, window.sendsLeft, entry.continuationHint);
+          results.push(...(await this.sendItems(userId, now, token, {})));
+          if (rest.length > 0) {
+            this.state.queue({ ...entry, items: rest });
+            break;
+          }
+          this.state.unqueue(entry.id);
+          continue;
+        }
+        if (entry.items.length > window.sendsLeft) break;
         // Sent whole or not at all: an entry leaves the outbox only when every part went out.
         results.push(...(await this.sendItems(userId, entry.items, token, {})));
         this.state.unqueue(entry.id);
@@ -252,10 +285,29 @@ export class MessageSender {
     return this.sendItems(to, items, options.contextToken || this.state.contextToken(to), options);
   }
 
-  private enqueue(to: string, items: MessageItem[]): SendResult[] {
+  /**
+   * A long answer: what the budget allows now (the last message ending with
+   * the hint), the rest into the outbox. A window closed by time, or an
+   * unknown user, is handled as any send (whenClosed); a spent budget sends
+   * nothing now and queues it all.
+   */
+  private async sendFitted(to: string, parts: MessageItem[], hint: string, options: SendOptions): Promise<SendResult[]> {
+    const items = expandParts(parts);
+    const token = options.contextToken || this.state.contextToken(to);
+    const window = this.replyWindow(to, token);
+    const spent = window.closedBy === 'budget' || (window.open && items.length > window.sendsLeft);
+    if (!spent || !token) return this.sendNow(to, items, options);
+    const { now, rest } = fitToBudget(parts, window.sendsLeft, hint);
+    const sent = now.length > 0 ? await this.sendItems(to, now, token, options) : [];
+    return [...sent, ...this.enqueue(to, rest, hint)];
+  }
+
+  private enqueue(to: string, items: MessageItem[], continuationHint?: string): SendResult[] {
     const entry: OutboxEntry = { id: randomUUID(), to, items, queuedAt: this.clock.now() };
+    if (continuationHint !== undefined) entry.continuationHint = continuationHint;
     this.state.queue(entry);
-    return items.map((item) => ({ messageId: '', clientId: '', itemType: item.type ?? 0, queuedAs: entry.id }));
+    const messages = continuationHint === undefined ? items : expandParts(items);
+    return messages.map((item) => ({ messageId: '', clientId: '', itemType: item.type ?? 0, queuedAs: entry.id }));
   }
 
   private async sendItems(to: string, items: MessageItem[], contextToken: string | undefined, options: SendOptions): Promise<SendResult[]> {

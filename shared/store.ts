@@ -42,9 +42,14 @@ export interface BotStateSnapshot {
 export interface OutboxEntry {
   id: string;
   to: string;
-  /** The wire items, one sendmessage each, already filtered and split. */
+  /**
+   * The wire items, one sendmessage each, already filtered and split; for the
+   * rest of a long answer, its parts (texts not yet cut to messages).
+   */
   items: MessageItem[];
   queuedAt: number;
+  /** Set on the rest of a long answer: sent as far as each budget allows, the last message ending with this hint. */
+  continuationHint?: string;
 }
 
 /** A fetched message waiting to be handled. `key` is its message_id (or a local key when it has none). */
@@ -201,7 +206,12 @@ export function applyChanges(snapshot: BotStateSnapshot, changes: readonly State
       snapshot.budgets[token] = { ...budget, sends: budget.sends + count };
     } else if ('refused' in change) {
       snapshot.budgets[change.refused] = { ...(snapshot.budgets[change.refused] ?? { sends: 0 }), refused: true };
-    } else if ('queued' in change) snapshot.outbox.push(change.queued);
+    } else if ('queued' in change) {
+      // Queued again under its ID (the rest of a long answer, after a part went out): it keeps its place.
+      const at = snapshot.outbox.findIndex((entry) => entry.id === change.queued.id);
+      if (at >= 0) snapshot.outbox[at] = change.queued;
+      else snapshot.outbox.push(change.queued);
+    }
     else if ('unqueued' in change) snapshot.outbox = snapshot.outbox.filter((entry) => entry.id !== change.unqueued);
   }
   // Trimmed in steps, so that a full window does not cost a shift of the whole array per message.
@@ -559,6 +569,7 @@ export class BotState {
     return [...this.windows.keys()];
   }
 
+  /** Adds a send to the outbox; an entry queued again under its ID replaces the old one in its place. */
   queue(entry: OutboxEntry): void {
     this.outboxEntries.set(entry.id, entry);
     this.change({ queued: entry });

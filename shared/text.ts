@@ -576,13 +576,39 @@ function findCut(layout: Layout, start: number, prefixCost: number, limit: numbe
  *   is dropped, and no part is empty or whitespace only.
  */
 export function splitText(text: string, limit: number = TEXT_CHUNK_LIMIT): string[] {
+  return [...cutParts(text, limit)].map((cut) => cut.part);
+}
+
+/**
+ * The first part of `text` as splitText cuts it at `limit`, and the text that
+ * follows it: what the next parts are cut from (a code block cut in two is
+ * reopened at its start). `rest` is '' when the first part holds everything.
+ * Lets a sender send what fits now and keep the rest as text, to be cut again
+ * later (possibly at another limit).
+ */
+export function splitFirst(text: string, limit: number = TEXT_CHUNK_LIMIT): { first: string; rest: string } {
+  for (const cut of cutParts(text, limit)) {
+    const rest = cut.rest();
+    return { first: cut.part, rest: HAS_NON_WHITESPACE.test(rest) ? rest : '' };
+  }
+  return { first: '', rest: '' };
+}
+
+interface CutPart {
+  part: string;
+  /** The text after this part, as the next parts are cut from it. */
+  rest(): string;
+}
+
+function* cutParts(text: string, limit: number): Generator<CutPart> {
   if (!Number.isInteger(limit) || limit < 1) {
     throw new ValidationError(`the text chunk limit must be a whole number of at least 1, got ${String(limit)}`);
   }
-  if (!HAS_NON_WHITESPACE.test(text)) return [];
+  if (!HAS_NON_WHITESPACE.test(text)) return;
   if (text.length <= limit) {
     // Fits in one part (UTF-16 length ≥ code points): only the ends are trimmed.
-    return [text.replace(/^\s*\n/u, '').trimEnd()];
+    yield { part: text.replace(/^\s*\n/u, '').trimEnd(), rest: () => '' };
+    return;
   }
 
   const layout = layOut(text, limit);
@@ -591,19 +617,18 @@ export function splitText(text: string, limit: number = TEXT_CHUNK_LIMIT): strin
   while (end > 0 && (flags[end - 1] & WS) !== 0) end--;
   let start = (flags[0] & WS) !== 0 && layout.runAfterLastNewline[0] >= 0 ? layout.runAfterLastNewline[0] : 0;
   let reopened = -1;
-  const parts: string[] = [];
-  const emit = (from: number, to: number, closing: number): void => {
-    let part = text.slice(at[from], at[to]);
-    if (reopened >= 0) part = `${blocks[reopened].fenceLine}\n${part}`;
-    if (closing >= 0) part = `${part}\n${blocks[closing].closer}`;
-    parts.push(part);
+  const part = (from: number, to: number, closing: number): string => {
+    let value = text.slice(at[from], at[to]);
+    if (reopened >= 0) value = `${blocks[reopened].fenceLine}\n${value}`;
+    if (closing >= 0) value = `${value}\n${blocks[closing].closer}`;
+    return value;
   };
 
   while (start < end) {
     const prefixCost = reopened >= 0 ? blocks[reopened].prefixCost : 0;
     if (prefixCost + cp[end] - cp[start] <= limit) {
-      emit(start, end, -1);
-      break;
+      yield { part: part(start, end, -1), rest: () => '' };
+      return;
     }
     let cut = findCut(layout, start, prefixCost, limit);
     if (cut === undefined && (flags[start] & WS) !== 0) {
@@ -613,11 +638,11 @@ export function splitText(text: string, limit: number = TEXT_CHUNK_LIMIT): strin
     }
     // Last resort (a lone unit at the start that fits no other way): cut after it, as plain text.
     cut ??= { end: start + 1, next: nextStart(layout, start + 1), block: -1 };
-    emit(start, cut.end, cut.block);
-    start = cut.next;
-    reopened = cut.block;
+    const { next, block } = cut;
+    yield { part: part(start, cut.end, block), rest: () => (block >= 0 ? `${blocks[block].fenceLine}\n` : '') + text.slice(at[next]) };
+    start = next;
+    reopened = block;
   }
-  return parts;
 }
 
 // ---------------------------------------------------------------------------
@@ -638,6 +663,11 @@ export interface PrepareTextOptions {
  * is a ValidationError.
  */
 export function prepareOutboundText(text: string, options: PrepareTextOptions = {}): string[] {
+  return splitText(filterOutboundText(text, options), options.limit ?? TEXT_CHUNK_LIMIT);
+}
+
+/** The filter step of prepareOutboundText alone: the text checked and filtered, not yet split. */
+export function filterOutboundText(text: string, options: Pick<PrepareTextOptions, 'markdown'> = {}): string {
   if (typeof text !== 'string') {
     throw new ValidationError(`the text to send is empty: expected a string, got ${text === null ? 'null' : typeof text}`);
   }
@@ -651,5 +681,5 @@ export function prepareOutboundText(text: string, options: PrepareTextOptions = 
         'send the images as media, or turn the markdown filter off',
     );
   }
-  return splitText(filtered, options.limit ?? TEXT_CHUNK_LIMIT);
+  return filtered;
 }
