@@ -66,25 +66,24 @@ async function openBinary(ctx: OperationContext, binary: IBinaryData, propertyNa
  */
 export function sentJson(to: string, results: SendResult[], client: ILinkClient): IDataObject {
   const replyWindow = currentReplyWindowJson(client, to);
-  const outboxId = results.find((r) => r.queuedAs)?.queuedAs;
-  if (outboxId) {
-    return {
-      sent: false,
-      queued: true,
-      to,
-      outboxId,
-      queuedMessages: results.length,
-      note: 'iLink would refuse this now (reply window closed, too few messages left, or no message from the user yet): it waits in the outbox and goes out when the user next writes to the bot',
-      replyWindow,
-    };
-  }
-  return {
-    sent: true,
-    queued: false,
+  const sent = results.filter((r) => !r.queuedAs);
+  const queued = results.filter((r) => r.queuedAs);
+  const json: IDataObject = {
+    sent: sent.length > 0,
+    queued: queued.length > 0,
     to,
-    messageId: results[results.length - 1]?.messageId ?? '',
-    messageIds: results.map((r) => r.messageId),
-    clientIds: results.map((r) => r.clientId),
-    replyWindow,
+    messageId: sent[sent.length - 1]?.messageId ?? '',
+    messageIds: sent.map((r) => r.messageId),
+    clientIds: sent.map((r) => r.clientId),
   };
+  if (queued.length > 0) {
+    json.outboxId = queued[0].queuedAs;
+    json.queuedMessages = queued.length;
+    json.note =
+      sent.length > 0
+        ? 'a long answer: what fits the budget was sent, ending with the continuation hint; the rest waits in the outbox and goes out when the user next writes to the bot'
+        : 'iLink would refuse this now (reply window closed, too few messages left, or no message from the user yet): it waits in the outbox and goes out when the user next writes to the bot';
+  }
+  json.replyWindow = replyWindow;
+  return json;
 }

@@ -1,5 +1,6 @@
 /** Options that several message operations offer, defined once. */
 import type { INodeProperties } from 'n8n-workflow';
+import { DEFAULT_CONTINUATION_HINT } from '../../../../shared';
 
 export const convertMarkdownOption: INodeProperties = {
   displayName: 'Convert Markdown',
@@ -54,4 +55,44 @@ export const whenClosedOption: INodeProperties = {
 /** The option's value for this item ('fail' unless set to queue). */
 export function whenClosedOf(options: { whenClosed?: string }): WhenClosed {
   return options.whenClosed === 'queue' ? 'queue' : 'fail';
+}
+
+export type LongAnswers = 'all' | 'fit';
+
+export const longAnswersOption: INodeProperties = {
+  displayName: 'Long Answers',
+  name: 'longAnswers',
+  type: 'options',
+  options: [
+    {
+      name: 'Send All',
+      value: 'all',
+      description: 'Send the whole answer; if it needs more messages than are left, fail (or queue it whole, per "When the Window Is Closed")',
+    },
+    {
+      name: 'Fit the Budget',
+      value: 'fit',
+      description:
+        'Send what the messages left allow, the last one ending with the continuation hint; the rest waits in the outbox and goes out when the user writes again. Needs an active WeChat iLink Trigger on this bot.',
+    },
+  ],
+  default: 'all',
+  description:
+    'What to do with an answer that needs more messages than are left: iLink delivers at most 10 per user message, and text goes out in parts of 4000 characters. Cuts fall at sentence ends.',
+};
+
+export const continuationHintOption: INodeProperties = {
+  displayName: 'Continuation Hint',
+  name: 'continuationHint',
+  type: 'string',
+  default: DEFAULT_CONTINUATION_HINT,
+  description: 'With Long Answers "Fit the Budget": the words that end the last message sent now, telling the user that more follows when they write',
+};
+
+/** The send options of the two options above. */
+export function longAnswerOptionsOf(options: { longAnswers?: string; continuationHint?: string }): { longAnswers: LongAnswers; continuationHint?: string } {
+  return {
+    longAnswers: options.longAnswers === 'fit' ? 'fit' : 'all',
+    continuationHint: options.continuationHint?.trim() ? options.continuationHint : undefined,
+  };
 }

@@ -1,7 +1,7 @@
 import type { INodeProperties } from 'n8n-workflow';
 import type { Message } from '../../../../shared';
 import type { Operation } from '../../operation-context';
-import { convertMarkdownOption, whenClosedOf, whenClosedOption } from './message-options';
+import { convertMarkdownOption, continuationHintOption, longAnswerOptionsOf, longAnswersOption, whenClosedOf, whenClosedOption } from './message-options';
 import { optionsOf, requiredText, sentJson } from '../../parameters';
 
 const showOnlyForMessageReply = { show: { resource: ['message'], operation: ['reply'] } };
@@ -47,6 +47,8 @@ export const replyDescription: INodeProperties[] = [
     options: [
       convertMarkdownOption,
       whenClosedOption,
+      longAnswersOption,
+      continuationHintOption,
     ],
   },
 ];
@@ -55,10 +57,10 @@ export const reply: Operation = async (ctx) => {
   const text = requiredText(ctx, 'text', 'the reply text');
   const to = requiredText(ctx, 'replyTo', 'the sender to reply to (Reply To)');
   const contextToken = requiredText(ctx, 'contextToken', 'the context token of the message answered');
-  const options = optionsOf<{ markdown?: boolean; whenClosed?: string }>(ctx);
+  const options = optionsOf<{ markdown?: boolean; whenClosed?: string; longAnswers?: string; continuationHint?: string }>(ctx);
   const client = await ctx.client();
   // The core's reply echoes the context token and gives every part of the answer one run_id (§2).
   const answered: Message = { messageId: String(ctx.item.json.messageId ?? ''), from: to, to: '', kind: 'user', items: [], text: '', contextToken };
-  const results = await client.reply(answered, text, { markdown: options.markdown !== false, whenClosed: whenClosedOf(options) });
+  const results = await client.reply(answered, text, { markdown: options.markdown !== false, whenClosed: whenClosedOf(options), ...longAnswerOptionsOf(options) });
   return { json: sentJson(to, results, client) };
 };

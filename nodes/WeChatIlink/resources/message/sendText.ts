@@ -1,6 +1,6 @@
 import type { INodeProperties } from 'n8n-workflow';
 import type { Operation } from '../../operation-context';
-import { contextTokenOption, convertMarkdownOption, sendWithoutContextTokenOption, whenClosedOf, whenClosedOption } from './message-options';
+import { contextTokenOption, convertMarkdownOption, sendWithoutContextTokenOption, continuationHintOption, longAnswerOptionsOf, longAnswersOption, whenClosedOf, whenClosedOption } from './message-options';
 import { optionsOf, requiredText, sentJson } from '../../parameters';
 
 const showOnlyForMessageSendText = { show: { resource: ['message'], operation: ['sendText'] } };
@@ -38,6 +38,8 @@ export const sendTextDescription: INodeProperties[] = [
       sendWithoutContextTokenOption,
       convertMarkdownOption,
       whenClosedOption,
+      longAnswersOption,
+      continuationHintOption,
     ],
   },
 ];
@@ -45,13 +47,14 @@ export const sendTextDescription: INodeProperties[] = [
 export const sendText: Operation = async (ctx) => {
   const to = requiredText(ctx, 'to', 'the recipient (To)');
   const text = requiredText(ctx, 'text', 'the text');
-  const options = optionsOf<{ contextToken?: string; allowWithoutContextToken?: boolean; markdown?: boolean; whenClosed?: string }>(ctx);
+  const options = optionsOf<{ contextToken?: string; allowWithoutContextToken?: boolean; markdown?: boolean; whenClosed?: string; longAnswers?: string; continuationHint?: string }>(ctx);
   const client = await ctx.client();
   const results = await client.send(to, text, {
     contextToken: options.contextToken?.trim() || undefined,
     allowWithoutContextToken: options.allowWithoutContextToken === true,
     markdown: options.markdown !== false,
     whenClosed: whenClosedOf(options),
+    ...longAnswerOptionsOf(options),
   });
   return { json: sentJson(to, results, client) };
 };
