@@ -63,7 +63,7 @@ export function windowClosingEmitter(context: ITriggerFunctions, run: TriggerRun
 }
 
 async function buildItem(context: ITriggerFunctions, client: ILinkClient, message: Message, settings: TriggerSettings, replyWindow: IDataObject | undefined) {
-  const json = messageJson(message, new Date(), replyWindow);
+  const json = messageJson(message, new Date(), replyWindow, client.botId);
   if (!settings.downloadMedia || !pickMediaItem(message.items)) return messageItem(json);
   try {
     const media = await client.downloadMedia(message);
