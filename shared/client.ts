@@ -17,7 +17,7 @@ import { MessageSender, type OutboundContent, type RateLimitRetry, type SendOpti
 import type { ReplyWindow, ReplyWindowRules } from './reply-window';
 import { BotState, FileStateStore, MemoryStateStore, type OutboxEntry, type StateStore } from './store';
 import { Transport, type TransportOptions } from './transport';
-import { TypingIndicator, TypingTicketCache, type TypingOptions } from './typing';
+import { endTypingFor, TypingIndicator, TypingSessions, TypingTicketCache, type TypingOptions } from './typing';
 import { WindowClosingWatch, type WindowClosingOptions } from './window-watch';
 import { DEFAULT_CDN_BASE, type RecallMessageResponse } from './wire';
 
@@ -65,6 +65,8 @@ export class ILinkClient {
   readonly logger: Logger;
   readonly clock: Clock;
   readonly typing: TypingIndicator;
+  /** "typing…" per user, started in one call and ended in another; a message sent to the user ends it. */
+  readonly typingSessions: TypingSessions;
   readonly maxMediaBytes: number | undefined;
   private readonly sender: MessageSender;
   private readonly dispatcher: ClientOptions['dispatcher'];
@@ -98,6 +100,7 @@ export class ILinkClient {
       rateLimitRetry: options.rateLimitRetry,
     });
     this.typing = new TypingIndicator(this.transport, new TypingTicketCache(this.transport, this.clock), this.clock, this.logger);
+    this.typingSessions = new TypingSessions(this.typing, { clock: this.clock, contextTokenOf: (user) => this.state.contextToken(user), group: this.state });
   }
 
   /** A client for the account a login returned (uses its baseurl). */
@@ -185,13 +188,19 @@ export class ILinkClient {
   /** Sends text and/or items to a user (§6). Text is filtered and split at 4000 characters. */
   async send(to: string, content: OutboundContent, options: SendOptions = {}): Promise<SendResult[]> {
     this.assertSessionUsable();
-    return this.sender.send(to, content, options);
+    return this.endingTyping(to, await this.sender.send(to, content, options));
   }
 
   /** Replies to an inbound message, echoing its context token. */
   async reply(message: Message, content: OutboundContent, options: Omit<SendOptions, 'contextToken'> = {}): Promise<SendResult[]> {
     this.assertSessionUsable();
-    return this.sender.reply(message, content, options);
+    return this.endingTyping(message.from, await this.sender.reply(message, content, options));
+  }
+
+  /** The answer is out: the user's "typing…" ends, whichever client of this bot started it (not awaited: the send is done). */
+  private endingTyping(to: string, results: SendResult[]): SendResult[] {
+    if (results.some((result) => !result.queuedAs)) void endTypingFor(this.state, to.trim());
+    return results;
   }
 
   /** Shows (true) or hides (false) "typing…" for a user. Returns false when iLink gave no typing ticket. */

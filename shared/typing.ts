@@ -159,6 +159,22 @@ export interface TypingSessionOptions {
   contextTokenOf?: (userId: string) => string | undefined;
   clock?: Clock;
   intervalMs?: number;
+  /**
+   * The bot state these sessions belong to: endTypingFor(state, user) ends
+   * the user's session in every TypingSessions of that state, so a send by
+   * any client of the bot (an n8n Reply on the trigger's bot) ends the
+   * "typing…" the trigger started.
+   */
+  group?: object;
+}
+
+/** The TypingSessions of a bot state that have a session running (only those: a client per execution must not pile up here). */
+const runningByGroup = new WeakMap<object, Set<TypingSessions>>();
+
+/** Ends the user's "typing…" wherever a client of this bot state started it (a message to them went out). */
+export async function endTypingFor(group: object, userId: string): Promise<void> {
+  const running = runningByGroup.get(group);
+  if (running) await Promise.all([...running].map((sessions) => sessions.stop(userId)));
 }
 
 /**
@@ -190,6 +206,7 @@ export class TypingSessions {
       const contextToken = options.contextToken ?? this.options.contextTokenOf?.(userId);
       session = { keepalive: this.indicator.start(userId, { contextToken, intervalMs: this.options.intervalMs }), expiry: new AbortController() };
       this.sessions.set(userId, session);
+      this.joinGroup();
     }
     const { expiry } = session;
     if (options.timeoutMs && options.timeoutMs > 0) {
@@ -207,6 +224,7 @@ export class TypingSessions {
     const session = this.sessions.get(userId);
     if (!session) return false;
     this.sessions.delete(userId);
+    if (this.sessions.size === 0) this.leaveGroup();
     session.expiry.abort();
     await session.keepalive.stop(options.signal);
     return true;
@@ -214,5 +232,26 @@ export class TypingSessions {
 
   async stopAll(): Promise<void> {
     await Promise.all([...this.sessions.keys()].map((userId) => this.stop(userId)));
+  }
+
+  /** Whether the user's "typing…" is on. */
+  has(userId: string): boolean {
+    return this.sessions.has(userId);
+  }
+
+  private joinGroup(): void {
+    const { group } = this.options;
+    if (!group) return;
+    let running = runningByGroup.get(group);
+    if (!running) {
+      running = new Set();
+      runningByGroup.set(group, running);
+    }
+    running.add(this);
+  }
+
+  private leaveGroup(): void {
+    const { group } = this.options;
+    if (group) runningByGroup.get(group)?.delete(this);
   }
 }

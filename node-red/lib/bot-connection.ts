@@ -99,6 +99,7 @@ export class BotConnection {
   private logIn(token: string | undefined): LoggedIn | undefined {
     const client = buildBotClient(this.settings, token, this.options.stateDir, this.options.logger);
     if (!client) return undefined;
-    return { client, typing: new TypingSessions(client.typing, { clock: client.clock, contextTokenOf: (user) => client.state.contextToken(user) }) };
+    // The client's own sessions: a message sent to the user ends their "typing…".
+    return { client, typing: client.typingSessions };
   }
 }

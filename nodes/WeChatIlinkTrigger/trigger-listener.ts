@@ -8,11 +8,19 @@ import { messageItem, messageJson, windowClosingJson } from './message-item';
 import type { TriggerSettings } from './trigger-options';
 import { noteInboundIn, type TriggerRun } from './trigger-state';
 
+/**
+ * The longest "typing…" shows for one message: an execution whose end n8n never reports
+ * (a crashed worker, a workflow waiting for days) must not leave it on.
+ */
+export const TYPING_LIMIT_MS = 120_000;
+
 /** `closing` aborts when the trigger closes: it ends the wait for a running execution. */
 export function messageEmitter(context: ITriggerFunctions, run: TriggerRun, settings: TriggerSettings, closing: AbortSignal): (message: Message) => Promise<void> {
   const { client, botState, manual } = run;
   const waitForExecution = settings.oneAtATime && !manual;
   let warnedSlowExecution = false;
+  // A deactivated trigger leaves no "typing…" behind.
+  if (settings.typingIndicator) closing.addEventListener('abort', () => void client.typingSessions.stopAll(), { once: true });
   return async (message) => {
     // Handled once its execution starts: a kill of n8n while it runs does not run it again
     // (at most once, as n8n's own triggers); the messages behind it wait in the state file's inbox.
@@ -26,8 +34,10 @@ export function messageEmitter(context: ITriggerFunctions, run: TriggerRun, sett
       context.emit([[item]]);
       return;
     }
-    const typing = settings.typingIndicator ? client.typing.start(message.from, { contextToken: message.contextToken }) : undefined;
-    const finished = emitWithEnd(context, item, typing);
+    // "typing…" ends when a reply goes out (the core ends it on any send to the user), when the
+    // execution ends (also when it fails), and at the latest after TYPING_LIMIT_MS.
+    if (settings.typingIndicator) client.typingSessions.start(message.from, { contextToken: message.contextToken, timeoutMs: TYPING_LIMIT_MS });
+    const finished = emitWithEnd(context, item, settings.typingIndicator ? () => client.typingSessions.stop(message.from) : undefined);
     if (!waitForExecution) return;
     // One at a time: a backlog of messages would otherwise start every execution at once,
     // and n8n (SQLite) stalls on a few hundred; replies to a user also stay in order.
@@ -43,14 +53,14 @@ export function messageEmitter(context: ITriggerFunctions, run: TriggerRun, sett
 }
 
 /** Emits the item and settles when its execution ends, whether it succeeded or failed; typing stops then. */
-function emitWithEnd(context: ITriggerFunctions, item: INodeExecutionData, typing: { stop(): Promise<void> } | undefined): Promise<'finished'> {
+function emitWithEnd(context: ITriggerFunctions, item: INodeExecutionData, stopTyping: (() => Promise<unknown>) | undefined): Promise<'finished'> {
   const done = context.helpers.createDeferredPromise<IRun>();
   context.emit([[item]], undefined, done);
   const finished = done.promise.then(
     () => 'finished' as const,
     () => 'finished' as const,
   );
-  if (typing) void finished.then(() => typing.stop());
+  if (stopTyping) void finished.then(stopTyping);
   return finished;
 }
 

@@ -97,3 +97,33 @@ test('stopAll turns every user\'s typing off', async () => {
   expect(statuses().sort()).toEqual([1, 1, 2, 2]);
   expect(sim.admin.typingState(bot.botId, other).typing).toBe(false);
 });
+
+test("a message sent to the user ends their typing, whichever client of the bot's state started it and whichever sends", async () => {
+  const { bot, clock, statuses, typing } = setup();
+  const trigger = new ILinkClient({ token: bot.token, botId: bot.botId, baseUrl: sim.apiBaseUrl, clock });
+  // An n8n action node: another client on the same bot state.
+  const action = new ILinkClient({ token: bot.token, botId: bot.botId, baseUrl: sim.apiBaseUrl, clock, state: trigger.state });
+  const stranger = new ILinkClient({ token: bot.token, botId: bot.botId, baseUrl: sim.apiBaseUrl, clock });
+  trigger.state.noteUserMessage(USER, sim.admin.injectMessage({ botId: bot.botId, from: USER, text: 'again' }).contextToken, clock.now());
+  // Its own user message, so that its send spends another budget than the trigger's state counts.
+  stranger.state.noteUserMessage(USER, sim.admin.injectMessage({ botId: bot.botId, from: USER, text: 'other' }).contextToken, clock.now());
+  trigger.typingSessions.start(USER, { timeoutMs: 120_000 });
+  await until(() => statuses().length === 1);
+  // A client on another state (another bot's store) leaves it on.
+  await stranger.send(USER, 'not the same bot state');
+  expect(trigger.typingSessions.has(USER)).toBe(true);
+  await action.send(USER, 'the answer');
+  await until(() => !trigger.typingSessions.has(USER) && statuses().length === 2);
+  expect(statuses()).toEqual([1, 2]);
+  expect(typing().typing).toBe(false);
+  // Once the budget is spent, a queued send (nothing went out) does not end it.
+  trigger.typingSessions.start(USER, { timeoutMs: 120_000 });
+  await until(() => statuses().length === 3);
+  for (let i = 0; i < 9; i++) await action.send(USER, `n${i}`);
+  await until(() => !trigger.typingSessions.has(USER));
+  trigger.typingSessions.start(USER, { timeoutMs: 120_000 });
+  await until(() => trigger.typingSessions.has(USER) && statuses().length === 5);
+  await action.send(USER, 'waits for their next message', { whenClosed: 'queue' });
+  expect(trigger.typingSessions.has(USER)).toBe(true);
+  await trigger.typingSessions.stop(USER);
+});
