@@ -19,6 +19,10 @@ interface IlinkSendDef extends NodeDef {
   outputs?: number;
   /** When the user's reply window is closed or the budget too small: fail (to Catch) or queue until they write. */
   whenClosed?: 'fail' | 'queue';
+  /** An answer longer than the messages left: 'all' (fail or queue whole) or 'fit' (what fits now, the rest when the user writes). */
+  longAnswers?: 'all' | 'fit';
+  /** The words that end the last message that fits ('' for the core's default). */
+  continuationHint?: string;
 }
 
 export = function (RED: NodeAPI): void {
@@ -29,6 +33,7 @@ export = function (RED: NodeAPI): void {
     const link = config && linkSender(node, config.connection);
     const sentText = statusTemplate(RED, 'ilink-send.status.sent', ['count', 'to']);
     const queuedText = statusTemplate(RED, 'ilink-send.status.queued', ['to']);
+    const partlyQueuedText = statusTemplate(RED, 'ilink-send.status.partlyQueued', ['count', 'to']);
 
     node.on('input', async (msg, send, done) => {
       if (!config || !link) {
@@ -43,23 +48,28 @@ export = function (RED: NodeAPI): void {
         const content = contentOf(msg);
         const results = await sendContent(config.connection.client, target, content, {
           whenClosed: def.whenClosed === 'queue' ? 'queue' : 'fail',
+          longAnswers: def.longAnswers === 'fit' ? 'fit' : 'all',
+          continuationHint: def.continuationHint?.trim() || undefined,
           signal: link.signal,
         });
-        const queued = results.some((r) => r.queuedAs);
+        const sent = results.filter((r) => !r.queuedAs);
+        const queuedAs = results.find((r) => r.queuedAs)?.queuedAs;
         link.status(
-          queued
-            ? { fill: 'yellow', shape: 'ring', text: queuedText({ to }) }
-            : { fill: 'green', shape: 'dot', text: sentText({ count: results.length, to }) },
+          !queuedAs
+            ? { fill: 'green', shape: 'dot', text: sentText({ count: sent.length, to }) }
+            : sent.length > 0
+              ? { fill: 'yellow', shape: 'dot', text: partlyQueuedText({ count: sent.length, to }) }
+              : { fill: 'yellow', shape: 'ring', text: queuedText({ to }) },
         );
         if (def.outputs) {
           msg.sent = {
             to,
-            messageIds: results.map((r) => r.messageId),
-            clientIds: results.map((r) => r.clientId),
-            ...(queued ? { queued: true, outboxId: results[0]?.queuedAs } : {}),
+            messageIds: sent.map((r) => r.messageId),
+            clientIds: sent.map((r) => r.clientId),
+            ...(queuedAs ? { queued: true, outboxId: queuedAs, queuedMessages: results.length - sent.length } : {}),
             replyWindow: config.connection.client.replyWindow(to),
           };
-          msg.messageId = [...results].reverse().find((r) => r.messageId)?.messageId ?? '';
+          msg.messageId = [...sent].reverse().find((r) => r.messageId)?.messageId ?? '';
           send(msg);
         }
         done();

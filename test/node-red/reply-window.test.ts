@@ -79,6 +79,26 @@ describe('the reply window in Node-RED', () => {
     expect(record.msg.context_token).toBe(ctx.inbound.filter((m) => m.topic !== 'window-closing').at(-1)!.ilink.contextToken);
   });
 
+  it('"Long answers: fit the budget": a long answer sends 10 (the 10th ends with the hint, yellow status), the rest after the user writes again', async () => {
+    const ctx = await load({ longAnswers: 'fit', continuationHint: '（回复“继续”查看更多）' });
+    const inbound = await userWrites(ctx, 'tell me everything');
+    const answer = Array.from({ length: 1500 }, (_, i) => `第${i + 1}句：长回答需要按额度发送，其余的内容要等用户再次发消息以后才能发出。`).join('');
+    node('send').receive({ ...inbound, payload: answer });
+    await eventually('sent', () => ctx.sent.length === 1);
+    const texts = () => ctx.sim.admin.sentMessages({ botId: ctx.bot.botId, to: ALICE }).map((r) => r.msg.item_list?.[0]?.text_item?.text ?? '');
+    expect(texts()).toHaveLength(10);
+    expect(texts()[9]!.endsWith('\n（回复“继续”查看更多）')).toBe(true);
+    expect(ctx.sent[0]!.sent).toMatchObject({ queued: true, outboxId: expect.any(String), messageIds: expect.any(Array) });
+    expect(ctx.sent[0]!.sent.messageIds).toHaveLength(10);
+    expect(ctx.statuses.at(-1)).toMatchObject({ fill: 'yellow', shape: 'dot' });
+    expect(ctx.caught).toEqual([]);
+
+    await userWrites(ctx, '继续');
+    await eventually('the rest', () => texts().length > 10 && !texts().at(-1)!.includes('继续'), 5000);
+    const squeeze = (t: string) => t.replace(/\s+/g, '');
+    await eventually('all of it', () => squeeze(texts().join('').replace('（回复“继续”查看更多）', '')) === squeeze(answer), 5000);
+  });
+
   it('ilink-in with "Window closing" sends a window-closing msg before a window closes (here: a lead longer than the window, so at once)', async () => {
     const ctx = await load({}, { windowClosingMinutes: 24 * 60 });
     await userWrites(ctx, 'hi');
