@@ -4,14 +4,14 @@
  * See simulator/README.md and /work/shared/ilink-protocol.md.
  */
 import { SimulatorAdmin } from './admin';
-import type { ApiScenario, SimContext } from './api/types';
+import type { SimContext, SimUrls } from './api/types';
 import { SimCdn } from './cdn';
 import { SimClock } from './clock';
 import { FaultBook } from './faults';
 import { LoginService } from './login';
 import { QR_STATUS_MAX_HOLD_MS, resolveOptions, type ResolvedOptions, type SimulatorOptions } from './options';
 import { RequestLog } from './request-log';
-import { closeListener, createRouter, listen, type RunningListener } from './server';
+import { closeListener, createRouter, listen, type Router, type RunningListener } from './server';
 import { SimState } from './state';
 import { Waits } from './waits';
 
@@ -49,14 +49,26 @@ function urlHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
-export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
-  const resolved = resolveOptions(options);
-  const hostForUrls = urlHost(resolved.host);
-  let mainPort = 0;
-  let redirectPort = 0;
-  const site = (): string => `http://${hostForUrls}:${mainPort}`;
-  const accountBase = (): string => `${site()}${resolved.basePath}`;
+/** The listeners' ports: known once they are up, read by the URLs on every call. */
+interface Ports {
+  main: number;
+  redirect: number;
+}
 
+function simulatorUrls(resolved: ResolvedOptions, ports: Ports): SimUrls {
+  const hostForUrls = urlHost(resolved.host);
+  const site = (): string => `http://${hostForUrls}:${ports.main}`;
+  const accountBase = (): string => `${site()}${resolved.basePath}`;
+  return {
+    site,
+    accountBase,
+    cdnBase: () => `${accountBase()}/c2c`,
+    redirectHost: () => `${hostForUrls}:${ports.redirect}`,
+  };
+}
+
+/** The state, login, faults, log and CDN that every request handler shares. */
+function createContext(options: SimulatorOptions, resolved: ResolvedOptions, urls: SimUrls): SimContext {
   const waits = new Waits();
   const state = new SimState({
     clock: new SimClock(options.clock),
@@ -66,19 +78,18 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     typingDisplayMs: resolved.typingDisplayMs,
     replay: resolved.replay,
     idOnlyQuotes: resolved.idOnlyQuotes,
-    accountBaseUrl: accountBase,
+    accountBaseUrl: urls.accountBase,
   });
   const login = new LoginService({
     state,
     waits,
     qrExpireMs: resolved.qrExpireMs,
     statusHoldMs: Math.min(QR_STATUS_MAX_HOLD_MS, resolved.longPollTimeoutMs),
-    siteUrl: site,
-    accountBaseUrl: accountBase,
-    redirectHost: () => `${hostForUrls}:${redirectPort}`,
+    siteUrl: urls.site,
+    accountBaseUrl: urls.accountBase,
+    redirectHost: urls.redirectHost,
   });
-  const apiScenario: ApiScenario = {};
-  const ctx: SimContext = {
+  return {
     options: resolved,
     state,
     login,
@@ -86,21 +97,26 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     log: new RequestLog(),
     waits,
     cdn: new SimCdn({ strict: resolved.strict }),
-    apiScenario,
-    urls: {
-      site,
-      accountBase,
-      cdnBase: () => `${accountBase()}/c2c`,
-      redirectHost: () => `${hostForUrls}:${redirectPort}`,
-    },
+    apiScenario: {},
+    urls,
   };
-  const admin = new SimulatorAdmin(ctx);
-  const info = (): Record<string, unknown> => ({
-    url: site(),
-    apiBaseUrl: `${accountBase()}/`,
-    cdnBaseUrl: ctx.urls.cdnBase(),
-    chatUrl: `${site()}/chat`,
-    redirectUrl: `http://${hostForUrls}:${redirectPort}`,
+}
+
+/** The addresses a client needs, from the URLs as they are now. */
+function addresses(urls: SimUrls): Pick<Simulator, 'url' | 'apiBaseUrl' | 'cdnBaseUrl' | 'chatUrl' | 'redirectUrl'> {
+  return {
+    url: urls.site(),
+    apiBaseUrl: `${urls.accountBase()}/`,
+    cdnBaseUrl: urls.cdnBase(),
+    chatUrl: `${urls.site()}/chat`,
+    redirectUrl: `http://${urls.redirectHost()}`,
+  };
+}
+
+/** GET /_admin/info: the addresses and the mode. */
+function adminInfo(resolved: ResolvedOptions, urls: SimUrls): Record<string, unknown> {
+  return {
+    ...addresses(urls),
     strict: resolved.strict,
     longPollTimeoutMs: resolved.longPollTimeoutMs,
     replay: resolved.replay,
@@ -108,39 +124,46 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     replyWindowMs: resolved.replyWindowMs,
     sendsPerInbound: resolved.sendsPerInbound,
     rateLimit: resolved.rateLimit,
-  });
-  const router = createRouter(ctx, admin, info);
+  };
+}
 
+/** The main listener, then the redirect one (no base path, §3); on a failure neither stays open. */
+async function startListeners(router: Router, resolved: ResolvedOptions, ports: Ports): Promise<RunningListener[]> {
   const listeners: RunningListener[] = [];
   try {
     const main = await listen(router, { host: 'main', basePath: resolved.basePath }, resolved.port, resolved.host);
     listeners.push(main);
-    mainPort = main.port;
+    ports.main = main.port;
     const redirect = await listen(router, { host: 'redirect', basePath: '' }, 0, resolved.host);
     listeners.push(redirect);
-    redirectPort = redirect.port;
+    ports.redirect = redirect.port;
   } catch (error) {
     await Promise.all(listeners.map(closeListener));
     throw error;
   }
+  return listeners;
+}
 
+/** Ends pending long polls and QR holds, then closes every listener; once, however often it is called. */
+function stopOnce(ctx: SimContext, listeners: RunningListener[]): () => Promise<void> {
   let stopping: Promise<void> | undefined;
-  return {
-    url: site(),
-    apiBaseUrl: `${accountBase()}/`,
-    cdnBaseUrl: ctx.urls.cdnBase(),
-    chatUrl: `${site()}/chat`,
-    redirectUrl: `http://${hostForUrls}:${redirectPort}`,
-    options: resolved,
-    admin,
-    cdn: ctx.cdn,
-    stop() {
-      stopping ??= (async () => {
-        waits.stopAll();
-        login.stop();
-        await Promise.all(listeners.map(closeListener));
-      })();
-      return stopping;
-    },
+  return () => {
+    stopping ??= (async () => {
+      ctx.waits.stopAll();
+      ctx.login.stop();
+      await Promise.all(listeners.map(closeListener));
+    })();
+    return stopping;
   };
+}
+
+export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
+  const resolved = resolveOptions(options);
+  const ports: Ports = { main: 0, redirect: 0 };
+  const urls = simulatorUrls(resolved, ports);
+  const ctx = createContext(options, resolved, urls);
+  const admin = new SimulatorAdmin(ctx);
+  const router = createRouter(ctx, admin, () => adminInfo(resolved, urls));
+  const listeners = await startListeners(router, resolved, ports);
+  return { ...addresses(urls), options: resolved, admin, cdn: ctx.cdn, stop: stopOnce(ctx, listeners) };
 }

@@ -23,7 +23,9 @@ import {
   type Body,
   type Refusal,
 } from '../rules';
-import type { ApiAnswer, EndpointSpec, SimContext } from './types';
+import type { RecordedRequest } from '../request-log';
+import type { BotInfo } from '../state';
+import type { ApiAnswer, ApiCall, EndpointSpec, SimContext } from './types';
 
 export interface ApiRoute {
   spec: EndpointSpec;
@@ -32,80 +34,99 @@ export interface ApiRoute {
   host: HostKind;
 }
 
+/** Takes one API request through the steps in order; the first step that refuses writes the answer. */
 export async function dispatchApi(ctx: SimContext, req: IncomingMessage, res: ServerResponse, route: ApiRoute): Promise<void> {
-  const { spec, query } = route;
-  const { strict } = ctx.options;
+  const { spec } = route;
   const method = req.method ?? 'GET';
-  const record = ctx.log.add({
-    method,
-    path: route.pathname,
-    query: queryObject(query),
-    headers: { ...req.headers },
-    time: Date.now(),
-    listener: route.host,
-    endpoint: spec.name,
-  });
-
-  // Before 2.3.1 get_bot_qrcode was a bodiless GET; still accepted by the real server (§8 #1), so lenient mode takes it.
-  const legacyQrGet = !strict && spec.name === 'getBotQrcode' && method === 'GET';
-  if (method !== spec.method && !legacyQrGet) {
-    res.setHeader('Allow', spec.method);
-    sendText(res, 405, 'Method Not Allowed');
-    return;
-  }
-
-  let raw: Buffer;
-  try {
-    raw = await readBody(req);
-  } catch (error) {
-    if (error instanceof BodyTooLargeError) sendText(res, 413, 'Payload Too Large');
-    else res.destroy();
-    return;
-  }
-  const rawBody = raw.toString('utf8');
+  const record = recordRequest(ctx, req, route, method);
+  const legacyQrGet = isLegacyQrGet(ctx, spec, method);
+  if (refusedMethod(res, spec, method, legacyQrGet)) return;
+  const rawBody = await readRawBody(req, res);
+  if (rawBody === undefined) return;
   if (method === 'POST') record.rawBody = rawBody;
 
   const fault = ctx.faults.take(spec.name);
-  if (fault) {
-    const handled = await applyFault(ctx, res, fault);
-    if (handled) return;
-  }
+  if (fault && (await applyFault(ctx, res, fault))) return;
   const slowBody = fault?.kind === 'slowBody' ? fault : undefined;
+  const answer = (reply: NonNullable<ApiAnswer>) => writeAnswer(ctx, res, reply, slowBody);
 
   const refusal = method === 'GET' ? checkGetHeaders(ctx, spec, legacyQrGet, req) : checkPostHeaders(ctx, req);
-  if (refusal) return writeAnswer(ctx, res, refusal, slowBody);
+  if (refusal) return answer(refusal);
+  const auth = authenticate(ctx, spec, req, record);
+  if (auth.refusal) return answer(auth.refusal);
+  const parsed = method === 'POST' ? readJsonBody(ctx, spec, rawBody, record) : { body: {} };
+  if (parsed.refusal) return answer(parsed.refusal);
 
-  let bot;
-  if (spec.auth) {
-    const missing = requireBearer(req.headers);
-    if (missing) return writeAnswer(ctx, res, missing, slowBody);
-    const found = ctx.state.lookupToken(bearerToken(req.headers) ?? '');
-    if (found.kind === 'invalid') return writeAnswer(ctx, res, SESSION_TIMEOUT, slowBody);
-    bot = found.bot;
-    record.botId = bot.botId;
-  }
+  const reply = await runHandler(spec, { ctx, req, res, host: route.host, query: route.query, body: parsed.body, rawBody, bot: auth.bot, record });
+  if (reply) await answer(reply);
+}
 
-  let body: Body = {};
-  if (method === 'POST') {
-    const parsed = parseBody(rawBody, strict);
-    if (parsed === undefined) return writeAnswer(ctx, res, { status: 400, body: { ret: -1, errmsg: 'body is not a JSON object' } }, slowBody);
-    body = parsed;
-    record.body = structuredClone(body);
-    if (strict && spec.name !== 'getBotQrcode') {
-      const noBaseInfo = requireBaseInfo(body);
-      if (noBaseInfo) return writeAnswer(ctx, res, noBaseInfo, slowBody);
-    }
-  }
+/** Logs the request as it arrived (body and bot are added once known). */
+function recordRequest(ctx: SimContext, req: IncomingMessage, route: ApiRoute, method: string): RecordedRequest {
+  return ctx.log.add({
+    method,
+    path: route.pathname,
+    query: queryObject(route.query),
+    headers: { ...req.headers },
+    time: Date.now(),
+    listener: route.host,
+    endpoint: route.spec.name,
+  });
+}
 
-  let answer: ApiAnswer;
+/** Before 2.3.1 get_bot_qrcode was a bodiless GET; still accepted by the real server (§8 #1), so lenient mode takes it. */
+function isLegacyQrGet(ctx: SimContext, spec: EndpointSpec, method: string): boolean {
+  return !ctx.options.strict && spec.name === 'getBotQrcode' && method === 'GET';
+}
+
+/** Answers 405 for a method the endpoint does not take; true when it did. */
+function refusedMethod(res: ServerResponse, spec: EndpointSpec, method: string, legacyQrGet: boolean): boolean {
+  if (method === spec.method || legacyQrGet) return false;
+  res.setHeader('Allow', spec.method);
+  sendText(res, 405, 'Method Not Allowed');
+  return true;
+}
+
+/** The body as text; undefined when it was too large (413) or the connection broke. */
+async function readRawBody(req: IncomingMessage, res: ServerResponse): Promise<string | undefined> {
   try {
-    answer = await spec.handle({ ctx, req, res, host: route.host, query, body, rawBody, bot, record });
+    return (await readBody(req)).toString('utf8');
   } catch (error) {
-    // Never echo request data here: it may hold a token.
-    console.error(`[ilink-sim] ${spec.name} failed: ${(error as Error).message}`);
-    answer = { status: 500, body: { ret: -1, errmsg: `simulator error: ${(error as Error).message}` } };
+    if (error instanceof BodyTooLargeError) sendText(res, 413, 'Payload Too Large');
+    else res.destroy();
+    return undefined;
   }
-  if (answer) await writeAnswer(ctx, res, answer, slowBody);
+}
+
+/** The bot of the bearer token, for endpoints that need one; a refusal when it is missing or invalid. */
+function authenticate(ctx: SimContext, spec: EndpointSpec, req: IncomingMessage, record: RecordedRequest): { bot?: BotInfo; refusal?: Refusal } {
+  if (!spec.auth) return {};
+  const missing = requireBearer(req.headers);
+  if (missing) return { refusal: missing };
+  const found = ctx.state.lookupToken(bearerToken(req.headers) ?? '');
+  if (found.kind === 'invalid') return { refusal: SESSION_TIMEOUT };
+  record.botId = found.bot.botId;
+  return { bot: found.bot };
+}
+
+/** A POST body as a JSON object with base_info (strict, except get_bot_qrcode); a refusal otherwise. */
+function readJsonBody(ctx: SimContext, spec: EndpointSpec, rawBody: string, record: RecordedRequest): { body: Body; refusal?: Refusal } {
+  const { strict } = ctx.options;
+  const body = parseBody(rawBody, strict);
+  if (body === undefined) return { body: {}, refusal: { status: 400, body: { ret: -1, errmsg: 'body is not a JSON object' } } };
+  record.body = structuredClone(body);
+  const noBaseInfo = strict && spec.name !== 'getBotQrcode' ? requireBaseInfo(body) : undefined;
+  return noBaseInfo ? { body, refusal: noBaseInfo } : { body };
+}
+
+/** The endpoint's answer; a handler that throws answers 500 (never echoing request data: it may hold a token). */
+async function runHandler(spec: EndpointSpec, call: ApiCall): Promise<ApiAnswer> {
+  try {
+    return await spec.handle(call);
+  } catch (error) {
+    console.error(`[ilink-sim] ${spec.name} failed: ${(error as Error).message}`);
+    return { status: 500, body: { ret: -1, errmsg: `simulator error: ${(error as Error).message}` } };
+  }
 }
 
 function checkPostHeaders(ctx: SimContext, req: IncomingMessage): Refusal | undefined {
