@@ -9,7 +9,9 @@
  * - one memory per user: another user's first request holds none of it;
  * - each answer reaches the user who asked, as a reply with their message's
  *   context token;
- * - (todo, when the Reply has the option) "Long Answers" = "Fit the Budget".
+ * - "Long Answers" = "Fit the Budget": an answer longer than the 10 messages
+ *   iLink allows per user message sends 10, the last ending with the
+ *   continuation hint, and the rest after the user's next message.
  * The file is imported as it is: only the node type prefix (n8n names nodes
  * loaded from a folder CUSTOM.*) and the credentials the user would pick are
  * filled in, in memory. One n8n, one bot, one published workflow for the
@@ -17,17 +19,22 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { DEFAULT_CONTINUATION_HINT, TEXT_CHUNK_LIMIT } from '../../shared';
 import { startSimulator, type Simulator } from '../../simulator';
 import type { BotInfo, SentRecord } from '../../simulator/state';
 import { startN8n, type N8nInstance, type N8nWorkflowInput } from '../harness/n8n';
 import { projectRoot } from '../harness/output';
-import { simulatorCredential, textOf, waitFor } from './n8n-fault-helpers';
-import { lastUserText, startOpenAiStub, transcript, type OpenAiStub, type StubRequest } from './openai-stub';
+import { allExecutions, simulatorCredential, textOf, triggerItem, waitFor } from './n8n-fault-helpers';
+import { lastUserText, longChineseAnswer, startOpenAiStub, transcript, type OpenAiStub, type StubRequest } from './openai-stub';
 import type { CredentialRef } from './workflows';
 
 jest.setTimeout(180_000);
 
 const WORKFLOW_FILE = path.join(projectRoot, 'n8n-workflows', 'wechat-ai-assistant.json');
+const SENDS_PER_INBOUND = 10;
+/** What a user writes to get the stub's long answer. */
+const ASK_FOR_LONG = '请详细介绍一下';
+const LONG_ANSWER = longChineseAnswer(12, 3_500);
 /** Distinctive, so that a leak would be found. */
 const OPENAI_API_KEY = 'sk-stub-7d1e0c55a9b04f4e';
 
@@ -67,8 +74,8 @@ describe('the WeChat AI assistant workflow in a real n8n', () => {
   const answerTo = (text: string) => `回答（${text}）`;
 
   beforeAll(async () => {
-    stub = await startOpenAiStub({ answer: (request) => answerTo(lastUserText(request)) });
-    sim = await startSimulator({ port: 0, strict: true, longPollTimeoutMs: 5_000 });
+    stub = await startOpenAiStub({ answer: (request) => (lastUserText(request) === ASK_FOR_LONG ? LONG_ANSWER : answerTo(lastUserText(request))) });
+    sim = await startSimulator({ port: 0, strict: true, longPollTimeoutMs: 5_000, sendsPerInbound: SENDS_PER_INBOUND });
     n8n = await startN8n({ customExtensionDirs: [path.join(projectRoot, 'dist')], name: 'n8n-ai-assistant' });
     bot = sim.admin.createBot({ ownerUserId: 'owner-ai@im.wechat' });
     const wechat = await simulatorCredential(n8n, sim, bot, 'WeChat iLink API');
@@ -88,11 +95,32 @@ describe('the WeChat AI assistant workflow in a real n8n', () => {
   const sentTo = (userId: string): SentRecord[] => sim.admin.sentMessages({ botId: bot.botId, to: userId });
   /** The model's requests that answered this text (the stub saw it as the last user message). */
   const requestsFor = (text: string): StubRequest[] => stub.chatRequests().filter((r) => lastUserText(r) === text);
-  /** The user writes; resolves with the injected message and the first reply sent after it. */
+  /** The finished execution that the user's message started (undefined while it runs). */
+  const finishedExecutionFor = async (userId: string, text: string) =>
+    (await allExecutions(n8n, workflowId, true)).find((e) => {
+      const item = triggerItem(e);
+      return item?.from === userId && item?.text === text && !['new', 'running', 'waiting'].includes(e.status);
+    });
+
+  /**
+   * The user writes; resolves with the injected message and the first reply sent after it.
+   * An execution that fails instead fails the test with n8n's error.
+   */
   const ask = async (userId: string, text: string) => {
     const before = sentTo(userId).length;
     const injected = sim.admin.injectMessage({ botId: bot.botId, from: userId, text });
-    const reply = await waitFor(`a reply to ${userId}'s "${text.slice(0, 20)}"`, () => sentTo(userId)[before], 60_000, 100);
+    const reply = await waitFor(
+      `a reply to ${userId}'s "${text.slice(0, 20)}"`,
+      async () => {
+        const sent = sentTo(userId)[before];
+        if (sent) return sent;
+        const run = await finishedExecutionFor(userId, text);
+        if (run && run.status !== 'success') throw new Error(`the execution for "${text}" ended ${run.status}: ${JSON.stringify(run.data?.resultData?.error?.message)}`);
+        return undefined;
+      },
+      60_000,
+      250,
+    );
     return { injected, reply };
   };
 
@@ -177,11 +205,46 @@ describe('the WeChat AI assistant workflow in a real n8n', () => {
     expect(new Set(sim.admin.sentMessages({ botId: bot.botId }).filter((r) => users.includes(r.to)).map((r) => r.to))).toEqual(new Set(users));
   });
 
-  // The Reply's option "Long Answers" (longAnswers: 'fit') is still being built in the core and the node.
-  it.todo('"Long Answers" = "Fit the Budget": an answer longer than the budget sends 10 messages, the last ending with the hint, and the rest after the user\'s next message');
+  it('"Long Answers" = "Fit the Budget": an answer longer than the budget sends 10 messages, the last ending with the hint, and the rest after the user\'s next message', async () => {
+    const user = 'frank-ai@im.wechat';
+    const needed = Math.ceil(LONG_ANSWER.length / TEXT_CHUNK_LIMIT);
+    expect(needed).toBeGreaterThan(SENDS_PER_INBOUND);
+
+    const { injected } = await ask(user, ASK_FOR_LONG);
+    const firstBatch = await waitFor('the messages the budget allows', () => sentTo(user).length >= SENDS_PER_INBOUND && sentTo(user), 60_000, 100);
+    const run = await waitFor('the execution of the long answer to finish', () => finishedExecutionFor(user, ASK_FOR_LONG), 30_000, 200);
+    expect(run.status).toBe('success');
+    // The Reply's output says what went out and that the rest waits.
+    const output = run.data.resultData.runData.Reply[0].data.main[0][0].json;
+    expect(output).toMatchObject({ sent: true, queued: true, to: user, queuedMessages: expect.any(Number) });
+    expect(output.messageIds).toEqual(firstBatch.map((r) => r.messageId));
+    expect(sentTo(user)).toHaveLength(SENDS_PER_INBOUND);
+    expect(firstBatch.every((r) => r.msg.context_token === injected.contextToken)).toBe(true);
+    const texts = firstBatch.map((r) => textOf(r.msg));
+    expect(texts.at(-1)!.endsWith(DEFAULT_CONTINUATION_HINT)).toBe(true);
+    expect(texts.slice(0, -1).some((t) => t.includes(DEFAULT_CONTINUATION_HINT))).toBe(false);
+    expect(sim.admin.replyWindow(bot.botId, user).sendsLeft).toBe(0);
+
+    // The user writes again: the rest of the answer first (with the new token), then the answer to the new message.
+    const next = '好的，继续';
+    const { contextToken } = sim.admin.injectMessage({ botId: bot.botId, from: user, text: next });
+    const after = await waitFor('the rest and the next answer', () => {
+      const sent = sentTo(user).slice(SENDS_PER_INBOUND);
+      return sent.some((r) => textOf(r.msg) === answerTo(next)) && sent;
+    }, 60_000, 100);
+    expect(textOf(after.at(-1)!.msg)).toBe(answerTo(next));
+    const rest = after.slice(0, -1).map((r) => textOf(r.msg));
+    expect(rest.length).toBeGreaterThan(0);
+    expect(after.every((r) => r.msg.context_token === contextToken)).toBe(true);
+    // Nothing lost or repeated: what arrived, hint taken off, is the whole answer (cuts drop only the whitespace at them).
+    const squeeze = (s: string) => s.replace(/\s+/g, '');
+    const delivered = [...texts.slice(0, -1), texts.at(-1)!.slice(0, -DEFAULT_CONTINUATION_HINT.length), ...rest].join('');
+    expect(squeeze(delivered)).toBe(squeeze(LONG_ANSWER));
+    expect(rest.some((t) => t.includes(DEFAULT_CONTINUATION_HINT))).toBe(false);
+  });
 
   it('the model API got only chat requests with the key; neither the key nor the bot token is in execution data or the n8n log', async () => {
-    expect(stub.requests.length).toBeGreaterThan(0);
+    await ask('grace-ai@im.wechat', '你好');
     expect(stub.requests.filter((r) => r.method !== 'POST' || r.path !== '/v1/chat/completions' || r.stream)).toEqual([]);
     expect(stub.requests.every((r) => r.headers.authorization === `Bearer ${OPENAI_API_KEY}` && r.body.model === 'gpt-5-mini')).toBe(true);
     const all = await n8n.api<{ data: unknown[] }>('GET', `/executions?workflowId=${workflowId}&includeData=true&limit=250`);
