@@ -336,6 +336,8 @@ export class MessageSender {
   }
 
   private runIdFor(message: Message): string {
+    // Without an ID or a time nothing tells two messages of the user apart: each reply is its own run.
+    if (!message.messageId && message.createTime === undefined) return randomUUID();
     const key = message.messageId || `${message.from}:${message.createTime}`;
     let runId = this.runIds.get(key);
     if (!runId) {

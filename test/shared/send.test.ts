@@ -119,3 +119,13 @@ test('reply uses the inbound context token and one run_id per inbound message', 
   expect(bodies[2].msg.run_id).not.toBe(bodies[0].msg.run_id);
   expect(bodies.every((b) => !('group_id' in b.msg))).toBe(true);
 });
+
+test('replies to messages known by neither ID nor time (an n8n Reply after an AI Agent) are runs of their own, not one run per user', async () => {
+  const { sender } = setup();
+  const bare = { messageId: '', from: 'u@im.wechat', to: '', kind: 'user' as const, items: [], text: '', contextToken: 'ctx-in' };
+  await sender.reply(bare, 'first answer');
+  await sender.reply({ ...bare }, 'second answer');
+  const [first, second] = sends();
+  expect(first.msg.run_id).toMatch(/^[0-9a-f-]{36}$/);
+  expect(second.msg.run_id).not.toBe(first.msg.run_id);
+});
