@@ -4,6 +4,8 @@
  * type instead, and the usage text. Nothing here touches the network.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+// Small modules imported one by one, not the core's index: `--help` and usage errors
+// must answer without loading the HTTP client (the index costs ~0.7 s on a busy machine).
 import { FALLBACK_BOT_AGENT, sanitizeBotAgent } from '../shared/bot-agent';
 import { QR_TERMINAL_STYLES, type QrTerminalStyle } from '../shared/qr';
 import { PACKAGE_NAME, PACKAGE_VERSION } from '../shared/version';

@@ -9,8 +9,7 @@
  * abort the login's signal, which ends every request and wait of the login.
  */
 import { createInterface, type Interface } from 'node:readline/promises';
-import { LoginSession } from '../shared/login';
-import { qrTerminalStyleFor, renderQrTerminal } from '../shared/qr';
+import { LoginSession, qrTerminalStyleFor, renderQrTerminal } from '../shared';
 import type { LoginFlags } from './cli-args';
 
 export const EXIT_CANCELLED = 130;

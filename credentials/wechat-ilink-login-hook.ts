@@ -9,8 +9,7 @@
  * once confirmed, the token and account fields. The steps themselves are the
  * core's (shared/login-steps.ts).
  */
-import { Transport } from '../shared';
-import { advanceLogin, parseLoginTicket, serializeLoginTicket, type LoginStepResult } from '../shared/login-steps';
+import { advanceLogin, parseLoginTicket, serializeLoginTicket, Transport, type LoginStepResult } from '../shared';
 import { readCredentialFields } from './wechat-ilink-fields';
 
 /**

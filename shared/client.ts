@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { basename, resolve } from 'node:path';
 import { systemClock, type Clock } from './clock';
-import { ApiError, IlinkError, SessionExpiredError, ValidationError } from './errors';
+import { ApiError, ILinkError, SessionExpiredError, ValidationError } from './errors';
 import { redactingLogger, silentLogger, stderrLogger, type Logger } from './log';
 import type { LoginCredentials } from './login';
 import { buildMediaItem, downloadMedia, MediaError, pickMediaItem, uploadMedia, type DownloadedMedia, type DownloadOptions, type UploadedMedia, type UploadOptions, type UploadSource } from './media';
@@ -78,7 +78,7 @@ export class ILinkClient {
 
   constructor(options: ClientOptions) {
     const token = options.token?.trim();
-    if (!token) throw new IlinkError('no bot token: log in with the QR code first and store the token in the credential');
+    if (!token) throw new ILinkError('no bot token: log in with the QR code first and store the token in the credential');
     this.logger = redactingLogger(options.logger ?? silentLogger, () => [token]);
     this.unhandledErrorLogger = options.logger ? undefined : redactingLogger(stderrLogger, () => [token]);
     this.transport = new Transport({ ...options, token, logger: this.logger });
@@ -220,7 +220,7 @@ export class ILinkClient {
   async recall(messageId: string, options: { signal?: AbortSignal } = {}): Promise<void> {
     const id = String(messageId ?? '').trim();
     if (!/^\d+$/.test(id)) {
-      throw new IlinkError(`recall needs the numeric server message ID returned by a send, got "${id}"`);
+      throw new ILinkError(`recall needs the numeric server message ID returned by a send, got "${id}"`);
     }
     try {
       await this.transport.post<RecallMessageResponse>('recallMessage', { msg_id: id }, { signal: options.signal });

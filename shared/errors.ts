@@ -4,7 +4,7 @@
  * usable answer. Messages never contain the bot token (transport redacts).
  */
 
-export class IlinkError extends Error {
+export class ILinkError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
@@ -12,7 +12,7 @@ export class IlinkError extends Error {
 }
 
 /** The server answered with ret ≠ 0 or errcode ≠ 0. */
-export class ApiError extends IlinkError {
+export class ApiError extends ILinkError {
   readonly ret?: number;
   readonly errcode?: number;
   readonly errmsg?: string;
@@ -84,7 +84,7 @@ export function isRateLimitStatus(status: { ret?: number; errcode?: number; errm
 const RETRIED_ENDPOINTS = new Set(['getupdates', 'get_qrcode_status']);
 
 /** Network failure, timeout, non-2xx status or an unparseable body. */
-export class HttpError extends IlinkError {
+export class HttpError extends ILinkError {
   readonly endpoint: string;
   readonly status?: number;
   readonly kind: 'network' | 'timeout' | 'status' | 'malformed';
@@ -119,7 +119,7 @@ const loginMessages: Record<LoginErrorKind, string> = {
   bad_response: 'login failed: the server did not return a QR code; check the API base URL and try again',
 };
 
-export class LoginError extends IlinkError {
+export class LoginError extends ILinkError {
   readonly kind: LoginErrorKind;
   constructor(kind: LoginErrorKind, detail?: string) {
     super(detail ? `${loginMessages[kind]} (${detail})` : loginMessages[kind]);
@@ -128,10 +128,10 @@ export class LoginError extends IlinkError {
 }
 
 /** Bad input from the caller; nothing was sent. */
-export class ValidationError extends IlinkError {}
+export class ValidationError extends ILinkError {}
 
 /** No context token for a recipient: iLink only lets a bot answer after the user writes. */
-export class NoContextTokenError extends IlinkError {
+export class NoContextTokenError extends ILinkError {
   readonly userId: string;
   constructor(userId: string) {
     super(

@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, unlinkSync, utimesSync, writeFileSync, statSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { IlinkError } from './errors';
+import { ILinkError } from './errors';
 
 export const LOCK_DIR_ENV = 'WECHAT_ILINK_LOCK_DIR';
 /** The holder touches its lock this often… */
@@ -21,7 +21,7 @@ export const LOCK_REFRESH_MS = 10_000;
 /** …and a lock not touched for this long is stale even if its PID is alive (a PID reused after a restart). */
 export const LOCK_STALE_MS = 60_000;
 
-export class PollerConflictError extends IlinkError {
+export class PollerConflictError extends ILinkError {
   constructor(
     readonly botKey: string,
     readonly holder: string,
@@ -81,10 +81,6 @@ export function claimPoller(keys: string | readonly string[], owner: string): ()
     for (const lock of locks) lock.release();
     for (const key of all) if (holders.get(key) === owner) holders.delete(key);
   };
-}
-
-export function isPollerClaimed(botKey: string): boolean {
-  return holders.has(botKey);
 }
 
 class FileLock {

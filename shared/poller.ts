@@ -14,7 +14,7 @@
  * run, up to `maxPending` messages waiting.
  */
 import { systemClock, type Clock } from './clock';
-import { ApiError, HttpError, IlinkError, SessionExpiredError } from './errors';
+import { ApiError, HttpError, ILinkError, SessionExpiredError } from './errors';
 import { silentLogger, type Logger } from './log';
 import { claimPoller } from './poll-registry';
 import { asIdString, toMessage } from './messages';
@@ -161,7 +161,7 @@ export class Poller {
    * expires (rejects with SessionExpiredError).
    */
   start(): Promise<void> {
-    if (this.started) throw new IlinkError('this poller was already started; create a new one');
+    if (this.started) throw new ILinkError('this poller was already started; create a new one');
     const release = this.options.exclusive ? claimPoller(this.options.exclusive.botKeys, this.options.exclusive.owner) : () => undefined;
     this.started = true;
     this.runPromise = this.run().finally(release);

@@ -7,7 +7,7 @@
  * A send that would break one fails before any request, naming the rule and
  * the fix; nothing partial goes out.
  */
-import { IlinkError } from './errors';
+import { ILinkError } from './errors';
 
 export interface ReplyWindowRules {
   /** How long after a user's last message the bot may send to them (§10: 24 h; some saw refusals earlier). */
@@ -77,7 +77,7 @@ export function replyWindowOf(
 }
 
 /** A send the server would refuse, stopped before any request. */
-export class ReplyWindowError extends IlinkError {
+export class ReplyWindowError extends ILinkError {
   constructor(
     readonly window: ReplyWindow,
     /** Messages the refused send needed. */

@@ -11,7 +11,7 @@
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import { systemClock, type Clock } from './clock';
-import { ContextTokenError, IlinkError, NoContextTokenError, RateLimitedError, ValidationError } from './errors';
+import { ContextTokenError, ILinkError, NoContextTokenError, RateLimitedError, ValidationError } from './errors';
 import { textItem, toWireItem } from './messages';
 import type { Item, Message } from './model';
 import { assertCanSend, DEFAULT_REPLY_WINDOW_RULES, replyWindowOf, ReplyWindowError, type ReplyWindow, type ReplyWindowRules } from './reply-window';
@@ -82,7 +82,7 @@ export interface SenderOptions {
 }
 
 /** Thrown when a multi-part send fails part-way: `sent` lists what did go out. */
-export class PartialSendError extends IlinkError {
+export class PartialSendError extends ILinkError {
   constructor(
     readonly failure: Error,
     readonly sent: SendResult[],

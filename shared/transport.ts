@@ -115,22 +115,7 @@ export class Transport {
     return this.token !== undefined;
   }
 
-  /** A copy of this transport with other settings (for example another base URL or token). */
-  with(overrides: TransportOptions): Transport {
-    return new Transport({
-      baseUrl: this.baseUrl,
-      token: this.token,
-      routeTag: this.routeTag,
-      botAgent: this.botAgent,
-      channelVersion: this.channelVersion,
-      timeouts: this.timeouts,
-      dispatcher: this.dispatcher,
-      logger: this.logger,
-      ...overrides,
-    });
-  }
-
-  baseInfo(): BaseInfo {
+    baseInfo(): BaseInfo {
     return { channel_version: this.channelVersion, bot_agent: this.botAgent };
   }
 

@@ -11,9 +11,7 @@
  * id the runtime holds no other node's credentials for. Otherwise a user allowed
  * to log in bots could read or overwrite any other node's `token` credential.
  */
-import type { LoginCredentials } from '../../shared';
-import { LoginTracker, type LoginSnapshot } from '../../shared/login-tracker';
-import { DEFAULT_API_BASE } from '../../shared/wire';
+import { DEFAULT_API_BASE, LoginTracker, type LoginCredentials, type LoginSnapshot } from '../../shared';
 import type { AdminRequest, AdminResponse, NodeAPI } from './red-api';
 
 export const LOGIN_PERMISSION = 'ilink-config.write';

@@ -10,7 +10,7 @@ import {
 import { ReplyWindowError, type ILinkClient } from '../../shared';
 import { CREDENTIAL_NAME, effectiveToken, readCredentialFields } from '../../credentials/wechat-ilink-fields';
 import { credentialTestMethods } from '../../credentials/wechat-ilink-credential-test';
-import { createIlinkClient, sharedBotStateFor } from '../common/client';
+import { createILinkClient, sharedBotStateFor } from '../common/client';
 import { RELOGIN_HINT, toNodeError } from '../common/node-errors';
 import { replyWindowJson } from '../common/reply-window-json';
 import type { Operation, OperationContext } from './operation-context';
@@ -82,7 +82,7 @@ export class WeChatIlink implements INodeType {
       if (!effectiveToken(readCredentialFields(credentials))) {
         throw new NodeOperationError(node, 'The WeChat iLink credential has no bot token yet', { description: RELOGIN_HINT });
       }
-      client = createIlinkClient(credentials, {
+      client = createILinkClient(credentials, {
         logger: this.logger,
         state: sharedBotStateFor(credentials),
         context: { workflowId: this.getWorkflow().id, node: node.name },

@@ -8,7 +8,7 @@
 import type { ICredentialDataDecryptedObject, ITriggerFunctions } from 'n8n-workflow';
 import { botKeyFor, inboundTimeOf, MemoryStateStore, type BotState, type ILinkClient, type Message } from '../../shared';
 import { effectiveToken, type IlinkCredentialFields } from '../../credentials/wechat-ilink-fields';
-import { createIlinkClient, sharedBotStateFor } from '../common/client';
+import { createILinkClient, sharedBotStateFor } from '../common/client';
 
 /** Where versions before 0.2 kept the cursor, context tokens and dedupe window: the node's static data. */
 const LEGACY_STATE_KEY = 'ilinkState';
@@ -26,7 +26,7 @@ export function createTriggerRun(context: ITriggerFunctions, credentials: ICrede
   const staticData = context.getWorkflowStaticData('node');
   const botState = sharedBotStateFor(credentials, staticData[LEGACY_STATE_KEY]);
   if (!manual && LEGACY_STATE_KEY in staticData) delete staticData[LEGACY_STATE_KEY]; // moved into the state file
-  const client = createIlinkClient(credentials, {
+  const client = createILinkClient(credentials, {
     logger: context.logger,
     state: manual ? testListenerState(context, fields, botState) : botState,
     context: { workflowId: context.getWorkflow().id, node: context.getNode().name },

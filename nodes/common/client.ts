@@ -5,7 +5,7 @@ import { clientOptionsFrom, effectiveToken, readCredentialFields } from '../../c
 import { botStatePath, sharedBotState } from './bot-state';
 import { coreLoggerFor } from './host-logger';
 
-export function createIlinkClient(
+export function createILinkClient(
   credentials: Record<string, unknown>,
   host: { logger: N8nLogger; state?: StateStore | BotState; context?: Record<string, unknown> },
 ): ILinkClient {

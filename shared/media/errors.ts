@@ -2,7 +2,7 @@
  * Errors from the media pipeline (§7): encryption, the CDN, size caps.
  * Every message says what happened and what to do about it.
  */
-import { IlinkError } from '../errors';
+import { ILinkError } from '../errors';
 
 export type MediaErrorKind =
   /** The file is over the size cap (100 MiB by default, §7). */
@@ -26,7 +26,7 @@ export type MediaErrorKind =
   /** The file being uploaded got shorter between the hash pass and the upload (never retried). */
   | 'source_changed';
 
-export class MediaError extends IlinkError {
+export class MediaError extends ILinkError {
   readonly kind: MediaErrorKind;
   /** HTTP status, when the CDN sent one. */
   readonly status?: number;

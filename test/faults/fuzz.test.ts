@@ -19,7 +19,7 @@ import fc from 'fast-check';
 import { MockAgent } from 'undici';
 import { ILinkClient } from '../../shared/client';
 import { ManualClock } from '../../shared/clock';
-import { IlinkError } from '../../shared/errors';
+import { ILinkError } from '../../shared/errors';
 import { parseJsonUint64Safe } from '../../shared/json';
 import { createDecryptStream, decryptAesEcb, downloadMedia, encryptAesEcb, MediaError, parseAesKey } from '../../shared/media';
 import { toMessage } from '../../shared/messages';
@@ -249,7 +249,7 @@ describe('getupdates bodies (real Transport + Poller)', () => {
           const text = mutateText(toWireText(mutate(body, mutations)), tm);
           const outcome = await pollOnce(status, text);
           expect(outcome.survived).toBe(true);
-          for (const e of outcome.errors) expect(e).toBeInstanceOf(IlinkError);
+          for (const e of outcome.errors) expect(e).toBeInstanceOf(ILinkError);
           for (const m of outcome.messages) checkMessage(m);
         },
       ),
@@ -312,7 +312,7 @@ describe('sendmessage replies', () => {
           expect(typeof result!.messageId).toBe('string');
           if (reply.id) expect(result!.messageId).toBe(reply.id);
         } catch (error) {
-          expect(error).toBeInstanceOf(IlinkError);
+          expect(error).toBeInstanceOf(ILinkError);
           expect((error as Error).message).not.toContain('fuzz-token');
         } finally {
           // No retry: the single intercept is used, and nothing else was asked for.

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ILinkClient, type ClientOptions } from '../../shared/client';
 import { ManualClock } from '../../shared/clock';
-import { IlinkError } from '../../shared/errors';
+import { ILinkError } from '../../shared/errors';
 import type { Message } from '../../shared/model';
 import type { Poller, PollerErrorInfo, PollerOptions, PollerStatus } from '../../shared/poller';
 import type { Simulator } from '../../simulator';
@@ -123,9 +123,9 @@ export function pollHarness(
 }
 
 /** Every error the core reports must be one of its typed errors. */
-export function expectTyped(error: unknown): asserts error is IlinkError {
-  if (!(error instanceof IlinkError)) {
-    throw new Error(`expected an IlinkError subclass, got ${String((error as Error)?.name)}: ${String((error as Error)?.message)}`);
+export function expectTyped(error: unknown): asserts error is ILinkError {
+  if (!(error instanceof ILinkError)) {
+    throw new Error(`expected an ILinkError subclass, got ${String((error as Error)?.name)}: ${String((error as Error)?.message)}`);
   }
 }
 

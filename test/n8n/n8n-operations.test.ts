@@ -12,7 +12,8 @@
  */
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
-import { buildMediaItem, downloadMedia, ILinkClient, renderQrPng, toItem, toMessage, type UploadedMedia } from '../../shared';
+import { buildMediaItem, ILinkClient, renderQrPng, toItem, toMessage, type UploadedMedia } from '../../shared';
+import { downloadMedia } from '../../shared/media';
 import type { GetConfigResponse } from '../../shared/wire';
 import { startSimulator, type Simulator } from '../../simulator';
 import type { BotInfo } from '../../simulator/state';

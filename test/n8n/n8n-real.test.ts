@@ -12,7 +12,8 @@
  * installed package, not in the custom extensions folder used here.
  */
 import * as path from 'node:path';
-import { downloadMedia, renderQrPng, toMessage } from '../../shared';
+import { renderQrPng, toMessage } from '../../shared';
+import { downloadMedia } from '../../shared/media';
 import { startSimulator, type Simulator } from '../../simulator';
 import { startN8n, type N8nInstance } from '../harness/n8n';
 import { projectRoot } from '../harness/output';

@@ -136,6 +136,22 @@ test('every file of the n8n block exists in the tarball and loads into a class w
   expect(loaded.filter((entry) => entry.kind === 'credential').map((entry) => entry.file)).toEqual(manifest.n8n.credentials);
 });
 
+test("the package's API is the core's curated index: internals cannot be imported, the n8n and Node-RED files still load by path", () => {
+  expect(installed).toBeDefined();
+  const userDir = path.dirname(path.dirname(installed));
+  const script = `
+    const core = require(${JSON.stringify(manifest.name)});
+    let deep;
+    try { require(${JSON.stringify(`${manifest.name}/dist/shared/store`)}); deep = 'loaded'; } catch (error) { deep = error.code; }
+    process.stdout.write(JSON.stringify({
+      client: typeof core.ILinkClient, error: typeof core.ILinkError, login: typeof core.LoginSession,
+      internals: ['applyChanges', 'ManualClock', 'redactSecrets', 'isPollerClaimed', 'IlinkError', 'encryptAesEcb'].filter((name) => name in core),
+      deep,
+    }));`;
+  const answer = JSON.parse(execFileSync(node24(), ['-e', script], { encoding: 'utf8', cwd: userDir, env: { ...process.env, NODE_PATH: path.join(projectRoot, 'node_modules') } }));
+  expect(answer).toEqual({ client: 'function', error: 'function', login: 'function', internals: [], deep: 'ERR_PACKAGE_PATH_NOT_EXPORTED' });
+});
+
 test('the bin works from the installed tarball', () => {
   const bin = path.join(path.dirname(installed), '.bin', 'n8n-nodes-wechat-ilink');
   expect(fs.existsSync(bin)).toBe(true);
