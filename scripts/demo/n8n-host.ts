@@ -1,8 +1,9 @@
 /**
  * n8n for `npm start -- --with-n8n`: the n8n installed by
- * scripts/hosts/install-n8n.sh (.hosts/n8n), loading this package's compiled
- * nodes, with an owner account, a "WeChat iLink API" credential holding the
- * simulator bot's token, and the demo workflow imported and published.
+ * scripts/hosts/install-n8n.sh (.hosts/n8n), with this package installed as
+ * users install it (a community package), an owner account, a "WeChat iLink
+ * API" credential holding the simulator bot's token, and the demo workflow
+ * imported and published.
  */
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -19,14 +20,29 @@ export const N8N_DEMO_OWNER = { email: 'demo@example.com', firstName: 'Demo', la
 
 type Json = Record<string, any>;
 
-/** n8n names node types loaded from a folder (N8N_CUSTOM_EXTENSIONS) CUSTOM.<name>, not <package>.<name>. */
-function asCustomTypes(workflow: Json, credential: { id: string; name: string }): Json {
+/** The workflow file as the public API takes it, its WeChat nodes using the demo's credential. */
+function withDemoCredential(workflow: Json, credential: { id: string; name: string }): Json {
   const nodes = (workflow.nodes as Json[]).map((node) => ({
     ...node,
-    type: String(node.type).replace(/^n8n-nodes-wechat-ilink\./, 'CUSTOM.'),
     ...(node.credentials ? { credentials: { wechatIlinkApi: credential } } : {}),
   }));
   return { name: workflow.name, nodes, connections: workflow.connections, settings: workflow.settings ?? { executionOrder: 'v1' } };
+}
+
+/**
+ * This package as an installed community package (what Settings → Community
+ * Nodes or `npm install` in ~/.n8n/nodes leaves): node types keep their
+ * package names, and n8n finds the credential's testedBy test, which it does
+ * not for a custom extensions folder. A link to the project root, so n8n loads
+ * the `dist/` files the manifest's "n8n" section names.
+ */
+function installPackage(userFolder: string): void {
+  const manifest = JSON.parse(fs.readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { name: string; n8n: { nodes: string[]; credentials: string[] } };
+  const missing = [...manifest.n8n.nodes, ...manifest.n8n.credentials].filter((file) => !fs.existsSync(path.join(projectRoot, file)));
+  if (missing.length > 0) throw new Error(`the n8n nodes are not built (${missing.join(', ')} missing): run 'npm run build' first`);
+  const installed = path.join(userFolder, '.n8n', 'nodes', 'node_modules');
+  fs.mkdirSync(installed, { recursive: true });
+  fs.symlinkSync(projectRoot, path.join(installed, manifest.name), 'dir');
 }
 
 export async function startDemoN8n(options: { port: number; brokerPort: number; workDir: string; bot: BotAccount }): Promise<{ host: HostGroup; url: string }> {
@@ -34,7 +50,7 @@ export async function startDemoN8n(options: { port: number; brokerPort: number; 
     throw new Error(`n8n is not installed: run 'bash scripts/hosts/install-n8n.sh' first (about 7 minutes, 3 GB), or start without --with-n8n`);
   }
   const userFolder = path.join(options.workDir, 'n8n');
-  fs.mkdirSync(userFolder, { recursive: true });
+  installPackage(userFolder);
   const url = `http://127.0.0.1:${options.port}`;
   const host = startHostGroup({
     name: 'n8n',
@@ -44,7 +60,7 @@ export async function startDemoN8n(options: { port: number; brokerPort: number; 
     env: {
       PATH: `${path.dirname(node24())}:${process.env.PATH ?? ''}`,
       HOME: process.env.HOME,
-      ...n8nEnv({ userFolder, port: options.port, brokerPort: options.brokerPort, customExtensionDirs: [path.join(projectRoot, 'dist')] }),
+      ...n8nEnv({ userFolder, port: options.port, brokerPort: options.brokerPort }),
       // The demo workflow's Code node hashes files with the built-in crypto module.
       NODE_FUNCTION_ALLOW_BUILTIN: 'crypto',
       N8N_GRACEFUL_SHUTDOWN_TIMEOUT: '5',
@@ -97,7 +113,7 @@ export async function startDemoN8n(options: { port: number; brokerPort: number; 
     },
   });
   const workflow = JSON.parse(fs.readFileSync(DEMO_WORKFLOW_FILE, 'utf8')) as Json;
-  const created = await api('POST', '/workflows', asCustomTypes(workflow, { id: String(credential.id), name: String(credential.name) }));
+  const created = await api('POST', '/workflows', withDemoCredential(workflow, { id: String(credential.id), name: String(credential.name) }));
   await api('POST', `/workflows/${created.id}/publish`, {});
   return { host, url: `${url}/workflow/${created.id}` };
 }

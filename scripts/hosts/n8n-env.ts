@@ -1,13 +1,15 @@
 /**
  * Environment for a local n8n (the demo's and the tests'): loopback only, our
- * ports, our user folder, our compiled nodes, and everything that phones home
- * off (these machines have no internet). See shared/recipes/hosts-in-tests.md.
+ * ports, our user folder, our compiled nodes (when loaded from folders), and
+ * everything that phones home off (these machines have no internet).
+ * See shared/recipes/hosts-in-tests.md.
  */
 export interface N8nEnvInput {
   userFolder: string;
   port: number;
   brokerPort: number;
-  customExtensionDirs: string[];
+  /** Folders of loose *.node.js files; none when the nodes come as an installed package. */
+  customExtensionDirs?: string[];
 }
 
 export function n8nEnv(input: N8nEnvInput): Record<string, string> {
@@ -29,7 +31,7 @@ export function n8nEnv(input: N8nEnvInput): Record<string, string> {
     N8N_RUNNERS_BROKER_PORT: String(input.brokerPort),
     DB_TYPE: 'sqlite',
     // `;`-separated; n8n globs each for **/*.node.js and **/*.credentials.js.
-    N8N_CUSTOM_EXTENSIONS: input.customExtensionDirs.join(';'),
+    ...(input.customExtensionDirs ? { N8N_CUSTOM_EXTENSIONS: input.customExtensionDirs.join(';') } : {}),
     NODE_ENV: 'production',
   };
 }
