@@ -5,25 +5,19 @@ import { helper } from '../harness/node-red-test-helper';
 import { collect, eventually, onTab, recordStatuses } from './flow-util';
 import { configNodeFor, PNG_1X1, useSimulator } from './sim-fixture';
 import { allNodes, useHelper } from './use-helper';
+import { loadBotFlow } from './load-bot-flow';
 
 describe('ilink-in against the simulator', () => {
   const { userDir } = useHelper('node-red-ilink-in');
   const simulator = useSimulator();
 
   async function loadReceiver(extra: Record<string, unknown> = {}) {
-    const sim = simulator();
-    const bot = sim.admin.createBot();
-    await helper.load(
-      allNodes,
-      onTab([
-        configNodeFor(sim, bot),
-        { id: 'in', type: 'ilink-in', bot: 'bot', wires: [['out']], ...extra },
-        { id: 'out', type: 'helper' },
-        { id: 'catch', type: 'catch', scope: null, wires: [['caught']] },
-        { id: 'caught', type: 'helper' },
-      ]),
-      { bot: { token: bot.token } },
-    );
+    const { sim, bot } = await loadBotFlow(simulator(), [
+      { id: 'in', type: 'ilink-in', bot: 'bot', wires: [['out']], ...extra },
+      { id: 'out', type: 'helper' },
+      { id: 'catch', type: 'catch', scope: null, wires: [['caught']] },
+      { id: 'caught', type: 'helper' },
+    ]);
     return { sim, bot, out: collect('out'), caught: collect('caught'), statuses: recordStatuses('in') };
   }
 
@@ -41,22 +35,15 @@ describe('ilink-in against the simulator', () => {
   });
 
   it('filters by type, sender and text', async () => {
-    const sim = simulator();
-    const bot = sim.admin.createBot();
-    await helper.load(
-      allNodes,
-      onTab([
-        configNodeFor(sim, bot),
-        { id: 'all', type: 'ilink-in', bot: 'bot', wires: [['allOut']] },
-        { id: 'images', type: 'ilink-in', bot: 'bot', kinds: 'image', wires: [['imagesOut']] },
-        { id: 'owner', type: 'ilink-in', bot: 'bot', senders: 'owner', wires: [['ownerOut']] },
-        { id: 'list', type: 'ilink-in', bot: 'bot', senders: 'list', allowList: 'bob@im.wechat\ncarol@im.wechat', wires: [['listOut']] },
-        { id: 'regex', type: 'ilink-in', bot: 'bot', textMode: 'regex', textPattern: '^/status\\b', wires: [['regexOut']] },
-        { id: 'contains', type: 'ilink-in', bot: 'bot', textMode: 'contains', textPattern: 'WORLD', wires: [['containsOut']] },
-        ...['allOut', 'imagesOut', 'ownerOut', 'listOut', 'regexOut', 'containsOut'].map((id) => ({ id, type: 'helper' })),
-      ]),
-      { bot: { token: bot.token } },
-    );
+    const { sim, bot } = await loadBotFlow(simulator(), [
+      { id: 'all', type: 'ilink-in', bot: 'bot', wires: [['allOut']] },
+      { id: 'images', type: 'ilink-in', bot: 'bot', kinds: 'image', wires: [['imagesOut']] },
+      { id: 'owner', type: 'ilink-in', bot: 'bot', senders: 'owner', wires: [['ownerOut']] },
+      { id: 'list', type: 'ilink-in', bot: 'bot', senders: 'list', allowList: 'bob@im.wechat\ncarol@im.wechat', wires: [['listOut']] },
+      { id: 'regex', type: 'ilink-in', bot: 'bot', textMode: 'regex', textPattern: '^/status\\b', wires: [['regexOut']] },
+      { id: 'contains', type: 'ilink-in', bot: 'bot', textMode: 'contains', textPattern: 'WORLD', wires: [['containsOut']] },
+      ...['allOut', 'imagesOut', 'ownerOut', 'listOut', 'regexOut', 'containsOut'].map((id) => ({ id, type: 'helper' })),
+    ]);
     const got = Object.fromEntries(['allOut', 'imagesOut', 'ownerOut', 'listOut', 'regexOut', 'containsOut'].map((id) => [id, collect(id)]));
     const image = await sim.cdn.encryptAndStore(PNG_1X1, { kind: 'image' });
     sim.admin.injectMessage({ botId: bot.botId, from: bot.ownerUserId, text: '/status please' });

@@ -1,27 +1,20 @@
-import { helper } from '../harness/node-red-test-helper';
-import { collect, eventually, node, onTab, recordStatuses } from './flow-util';
-import { configNodeFor, PNG_1X1, useSimulator } from './sim-fixture';
-import { allNodes, useHelper } from './use-helper';
+import { collect, eventually, node, recordStatuses } from './flow-util';
+import { PNG_1X1, useSimulator } from './sim-fixture';
+import { useHelper } from './use-helper';
+import { loadBotFlow } from './load-bot-flow';
 
 describe('ilink-media, ilink-typing and ilink-recall against the simulator', () => {
   useHelper('node-red-ilink-media');
   const simulator = useSimulator({ typingDisplayMs: 60_000 });
 
   async function load(flow: Array<Record<string, unknown>>) {
-    const sim = simulator();
-    const bot = sim.admin.createBot();
-    await helper.load(
-      allNodes,
-      onTab([
-        configNodeFor(sim, bot),
-        { id: 'in', type: 'ilink-in', bot: 'bot', wires: [['inOut']] },
-        { id: 'inOut', type: 'helper' },
-        { id: 'catch', type: 'catch', scope: null, wires: [['caught']] },
-        { id: 'caught', type: 'helper' },
-        ...(flow as any[]),
-      ]),
-      { bot: { token: bot.token } },
-    );
+    const { sim, bot } = await loadBotFlow(simulator(), [
+      { id: 'in', type: 'ilink-in', bot: 'bot', wires: [['inOut']] },
+      { id: 'inOut', type: 'helper' },
+      { id: 'catch', type: 'catch', scope: null, wires: [['caught']] },
+      { id: 'caught', type: 'helper' },
+      ...(flow as any[]),
+    ]);
     const inbound = collect('inOut');
     const caught = collect('caught');
     const userWrites = async (from: string, options: { text?: string; items?: any[] } = { text: 'hi' }) => {

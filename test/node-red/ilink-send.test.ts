@@ -1,7 +1,7 @@
-import { helper } from '../harness/node-red-test-helper';
-import { collect, eventually, node, onTab, recordStatuses } from './flow-util';
-import { configNodeFor, PNG_1X1, useSimulator, type Simulator } from './sim-fixture';
-import { allNodes, useHelper } from './use-helper';
+import { collect, eventually, node, recordStatuses } from './flow-util';
+import { PNG_1X1, useSimulator, type Simulator } from './sim-fixture';
+import { useHelper } from './use-helper';
+import { loadBotFlow } from './load-bot-flow';
 
 /** The decrypted bytes of a media item the bot sent, read back from the simulator's CDN. */
 function sentBytes(sim: Simulator, item: any): Buffer | undefined {
@@ -14,21 +14,14 @@ describe('ilink-send against the simulator', () => {
   const simulator = useSimulator();
 
   async function load(sendProps: Record<string, unknown> = {}) {
-    const sim = simulator();
-    const bot = sim.admin.createBot();
-    await helper.load(
-      allNodes,
-      onTab([
-        configNodeFor(sim, bot),
-        { id: 'in', type: 'ilink-in', bot: 'bot', wires: [['inOut']] },
-        { id: 'inOut', type: 'helper' },
-        { id: 'send', type: 'ilink-send', bot: 'bot', outputs: 1, wires: [['sent']], ...sendProps },
-        { id: 'sent', type: 'helper' },
-        { id: 'catch', type: 'catch', scope: null, wires: [['caught']] },
-        { id: 'caught', type: 'helper' },
-      ]),
-      { bot: { token: bot.token } },
-    );
+    const { sim, bot } = await loadBotFlow(simulator(), [
+      { id: 'in', type: 'ilink-in', bot: 'bot', wires: [['inOut']] },
+      { id: 'inOut', type: 'helper' },
+      { id: 'send', type: 'ilink-send', bot: 'bot', outputs: 1, wires: [['sent']], ...sendProps },
+      { id: 'sent', type: 'helper' },
+      { id: 'catch', type: 'catch', scope: null, wires: [['caught']] },
+      { id: 'caught', type: 'helper' },
+    ]);
     return { sim, bot, inbound: collect('inOut'), sent: collect('sent'), caught: collect('caught'), statuses: recordStatuses('send') };
   }
 

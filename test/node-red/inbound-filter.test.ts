@@ -3,29 +3,22 @@
  * filter, shared/filter.ts): case sensitivity of the text match, and bot
  * echoes ignored or passed on. Real Node-RED, messages from the simulator.
  */
-import { helper } from '../harness/node-red-test-helper';
-import { collect, eventually, onTab } from './flow-util';
-import { configNodeFor, useSimulator } from './sim-fixture';
-import { allNodes, useHelper } from './use-helper';
+import { collect, eventually } from './flow-util';
+import { useSimulator } from './sim-fixture';
+import { useHelper } from './use-helper';
+import { loadBotFlow } from './load-bot-flow';
 
 describe('ilink-in filter options against the simulator', () => {
   useHelper('node-red-inbound-filter');
   const simulator = useSimulator();
 
   async function loadReceivers(receivers: Array<{ id: string; [field: string]: unknown }>) {
-    const sim = simulator();
-    const bot = sim.admin.createBot();
-    await helper.load(
-      allNodes,
-      onTab([
-        configNodeFor(sim, bot),
-        ...receivers.map((receiver) => ({ type: 'ilink-in', bot: 'bot', wires: [[`${receiver.id}Out`]], ...receiver })),
-        ...receivers.map((receiver) => ({ id: `${receiver.id}Out`, type: 'helper' })),
-        { id: 'all', type: 'ilink-in', bot: 'bot', botEchoes: 'include', wires: [['allOut']] },
-        { id: 'allOut', type: 'helper' },
-      ]),
-      { bot: { token: bot.token } },
-    );
+    const { sim, bot } = await loadBotFlow(simulator(), [
+      ...receivers.map((receiver) => ({ type: 'ilink-in', bot: 'bot', wires: [[`${receiver.id}Out`]], ...receiver })),
+      ...receivers.map((receiver) => ({ id: `${receiver.id}Out`, type: 'helper' })),
+      { id: 'all', type: 'ilink-in', bot: 'bot', botEchoes: 'include', wires: [['allOut']] },
+      { id: 'allOut', type: 'helper' },
+    ]);
     const got = Object.fromEntries(receivers.map((receiver) => [receiver.id, collect(`${receiver.id}Out`)]));
     return { sim, bot, got, all: collect('allOut') };
   }

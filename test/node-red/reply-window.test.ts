@@ -3,10 +3,10 @@
  * Catch node before any request, a queued send goes out when the user writes,
  * msg.ilink carries the window, and ilink-in can warn before a window closes.
  */
-import { helper } from '../harness/node-red-test-helper';
-import { collect, eventually, node, onTab, recordStatuses } from './flow-util';
-import { configNodeFor, useSimulator } from './sim-fixture';
-import { allNodes, useHelper } from './use-helper';
+import { collect, eventually, node, recordStatuses } from './flow-util';
+import { useSimulator } from './sim-fixture';
+import { useHelper } from './use-helper';
+import { loadBotFlow } from './load-bot-flow';
 
 const ALICE = 'alice@im.wechat';
 
@@ -15,21 +15,14 @@ describe('the reply window in Node-RED', () => {
   const simulator = useSimulator();
 
   async function load(sendProps: Record<string, unknown> = {}, inProps: Record<string, unknown> = {}) {
-    const sim = simulator();
-    const bot = sim.admin.createBot();
-    await helper.load(
-      allNodes,
-      onTab([
-        configNodeFor(sim, bot),
-        { id: 'in', type: 'ilink-in', bot: 'bot', wires: [['inOut']], ...inProps },
-        { id: 'inOut', type: 'helper' },
-        { id: 'send', type: 'ilink-send', bot: 'bot', outputs: 1, wires: [['sent']], ...sendProps },
-        { id: 'sent', type: 'helper' },
-        { id: 'catch', type: 'catch', scope: null, wires: [['caught']] },
-        { id: 'caught', type: 'helper' },
-      ]),
-      { bot: { token: bot.token } },
-    );
+    const { sim, bot } = await loadBotFlow(simulator(), [
+      { id: 'in', type: 'ilink-in', bot: 'bot', wires: [['inOut']], ...inProps },
+      { id: 'inOut', type: 'helper' },
+      { id: 'send', type: 'ilink-send', bot: 'bot', outputs: 1, wires: [['sent']], ...sendProps },
+      { id: 'sent', type: 'helper' },
+      { id: 'catch', type: 'catch', scope: null, wires: [['caught']] },
+      { id: 'caught', type: 'helper' },
+    ]);
     return { sim, bot, inbound: collect('inOut'), sent: collect('sent'), caught: collect('caught'), statuses: recordStatuses('send') };
   }
 

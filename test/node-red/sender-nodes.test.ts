@@ -9,9 +9,10 @@
 import * as diagnostics from 'node:diagnostics_channel';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { helper } from '../harness/node-red-test-helper';
-import { collect, eventually, node, onTab, recordStatuses } from './flow-util';
-import { configNodeFor, useSimulator } from './sim-fixture';
-import { allNodes, useHelper } from './use-helper';
+import { collect, eventually, node, recordStatuses } from './flow-util';
+import { useSimulator } from './sim-fixture';
+import { useHelper } from './use-helper';
+import { loadBotFlow } from './load-bot-flow';
 
 const SENDERS = ['send', 'media', 'typing', 'recall'] as const;
 const USER = 'alice@im.wechat';
@@ -34,24 +35,17 @@ describe('sending nodes: connection status and close', () => {
   const simulator = useSimulator();
 
   async function load(options: { token?: boolean; receiver?: boolean } = {}) {
-    const sim = simulator();
-    const bot = sim.admin.createBot();
-    await helper.load(
-      allNodes,
-      onTab([
-        configNodeFor(sim, bot),
-        ...(options.receiver === false ? [] : [{ id: 'in', type: 'ilink-in', bot: 'bot', wires: [['inOut']] }]),
-        { id: 'inOut', type: 'helper' },
-        { id: 'send', type: 'ilink-send', bot: 'bot', wires: [] },
-        { id: 'media', type: 'ilink-media', bot: 'bot', operation: 'download', wires: [['mediaOut']] },
-        { id: 'mediaOut', type: 'helper' },
-        { id: 'typing', type: 'ilink-typing', bot: 'bot', action: 'stop', wires: [[]] },
-        { id: 'recall', type: 'ilink-recall', bot: 'bot', wires: [[]] },
-        { id: 'catch', type: 'catch', scope: null, wires: [['caught']] },
-        { id: 'caught', type: 'helper' },
-      ]),
-      options.token === false ? {} : { bot: { token: bot.token } },
-    );
+    const { sim, bot } = await loadBotFlow(simulator(), [
+      ...(options.receiver === false ? [] : [{ id: 'in', type: 'ilink-in', bot: 'bot', wires: [['inOut']] }]),
+      { id: 'inOut', type: 'helper' },
+      { id: 'send', type: 'ilink-send', bot: 'bot', wires: [] },
+      { id: 'media', type: 'ilink-media', bot: 'bot', operation: 'download', wires: [['mediaOut']] },
+      { id: 'mediaOut', type: 'helper' },
+      { id: 'typing', type: 'ilink-typing', bot: 'bot', action: 'stop', wires: [[]] },
+      { id: 'recall', type: 'ilink-recall', bot: 'bot', wires: [[]] },
+      { id: 'catch', type: 'catch', scope: null, wires: [['caught']] },
+      { id: 'caught', type: 'helper' },
+    ], { token: options.token !== false });
     const statuses = Object.fromEntries(SENDERS.map((id) => [id, recordStatuses(id)]));
     const last = (id: string) => statuses[id]!.at(-1)?.text;
     const allShow = (shown: string) => SENDERS.every((id) => last(id) === `ilink-${id}.status.${shown}`);
