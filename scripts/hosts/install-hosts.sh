@@ -9,6 +9,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 bash "$HERE/install-chromium.sh"
 bash "$HERE/install-node-red-4.sh"
+bash "$HERE/install-queue-mode.sh"
 if [[ "${SKIP_N8N:-0}" != 1 ]]; then
   bash "$HERE/install-n8n.sh"
 fi

@@ -2,9 +2,10 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { HostProcess, spawnHost, tailOf, waitUntil } from './host-process';
-import { n8nEnv } from '../../scripts/hosts/n8n-env';
+import { N8nEnvInput, n8nEnv } from '../../scripts/hosts/n8n-env';
 import { node24 } from './node-binaries';
 import { hostsRoot, outputDir } from './output';
+import { killedWithParent } from './parent-death';
 import { freePorts } from './ports';
 
 export interface StartN8nOptions {
@@ -17,6 +18,13 @@ export interface StartN8nOptions {
   /** Names the output folder; default `n8n`. */
   name?: string;
   startTimeoutMs?: number;
+  /**
+   * After kill(), n8n finds its crash journal at the next start, logs "Last session
+   * crashed" and sleeps 10 s. true: remove the journal before each start (no sleep).
+   */
+  skipCrashSleep?: boolean;
+  /** true: the kernel kills n8n when jest ends, even without stop() (see parent-death.ts). */
+  killedWithJest?: boolean;
 }
 
 /** The owner the harness creates in every fresh n8n (password meets n8n's rules). */
@@ -84,12 +92,37 @@ export interface N8nInstance {
   logText(): string;
 }
 
-function n8nBin(): string {
+/** The installed n8n's bin script (run it with node24()); a clear error when n8n is not installed. */
+export function n8nBin(): string {
   const bin = path.join(hostsRoot, 'n8n', 'node_modules', 'n8n', 'bin', 'n8n');
   if (!fs.existsSync(bin)) {
     throw new Error(`n8n is not installed (${bin} missing): run 'bash scripts/hosts/install-n8n.sh' (about 7 minutes, 3 GB).`);
   }
   return bin;
+}
+
+/**
+ * The environment of every n8n process the harness starts (a main, or a queue
+ * mode worker, see n8n-queue.ts): our Node 24 first on PATH, the offline n8n
+ * environment, test-friendly logging and shutdown, then `overrides`.
+ */
+export function n8nProcessEnv(input: N8nEnvInput, overrides: Record<string, string> = {}): Record<string, string | undefined> {
+  return {
+    PATH: `${path.dirname(node24())}:${process.env.PATH ?? ''}`,
+    HOME: process.env.HOME,
+    ...n8nEnv(input),
+    // A restart in a test should not wait n8n's default 30 s for nothing.
+    N8N_GRACEFUL_SHUTDOWN_TIMEOUT: '10',
+    N8N_LOG_LEVEL: 'info',
+    N8N_LOG_OUTPUT: 'console',
+    TZ: 'UTC',
+    ...overrides,
+  };
+}
+
+/** n8n's crash journal (<user folder>/.n8n/crash.journal): present at start means "crashed", and n8n sleeps 10 s. */
+export function removeCrashJournal(userFolder: string): void {
+  fs.rmSync(path.join(userFolder, '.n8n', 'crash.journal'), { force: true });
 }
 
 async function parseBody(res: Response): Promise<any> {
@@ -111,17 +144,7 @@ export async function startN8n(options: StartN8nOptions): Promise<N8nInstance> {
   const url = `http://127.0.0.1:${port}`;
   const logFile = path.join(runDir, 'n8n.log');
   const startTimeoutMs = options.startTimeoutMs ?? 90_000;
-  const env = {
-    PATH: `${path.dirname(nodeBin)}:${process.env.PATH ?? ''}`,
-    HOME: process.env.HOME,
-    ...n8nEnv({ userFolder, port, brokerPort, customExtensionDirs: options.customExtensionDirs }),
-    // A restart in a test should not wait n8n's default 30 s for nothing.
-    N8N_GRACEFUL_SHUTDOWN_TIMEOUT: '10',
-    N8N_LOG_LEVEL: 'info',
-    N8N_LOG_OUTPUT: 'console',
-    TZ: 'UTC',
-    ...options.env,
-  };
+  const env = n8nProcessEnv({ userFolder, port, brokerPort, customExtensionDirs: options.customExtensionDirs }, options.env);
   // n8n ties the auth cookie to a browser id sent as a header on every /rest call.
   const browserId = crypto.randomUUID();
   let cookie = '';
@@ -172,7 +195,9 @@ export async function startN8n(options: StartN8nOptions): Promise<N8nInstance> {
   }
 
   async function launch(): Promise<void> {
-    host = spawnHost({ command: nodeBin, args: [bin, 'start'], cwd: runDir, env, logFile });
+    if (options.skipCrashSleep) removeCrashJournal(userFolder);
+    const [command, args] = options.killedWithJest ? killedWithParent(nodeBin, [bin, 'start']) : [nodeBin, [bin, 'start']];
+    host = spawnHost({ command, args, cwd: runDir, env, logFile });
     const started = host;
     await waitUntil('n8n readiness', async () => (await fetch(`${url}/healthz/readiness`)).ok, started, startTimeoutMs, 500);
     await signIn();
