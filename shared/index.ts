@@ -70,6 +70,7 @@ export {
 } from './poller';
 export { pollerTimingsFromEnv, POLLER_TIMINGS_ENV } from './poller-timings';
 export { claimPoller, lockDirectory, LOCK_DIR_ENV, PollerConflictError } from './poll-registry';
+export { ReceiverHub, type MessageReceiver, type ReceiverHubOptions } from './receivers';
 export { createMessageFilter, FILTERABLE_KINDS, MAX_TEXT_MATCH_CHARS, type FilterableKind, type MessageFilterOptions } from './filter';
 
 // The bot's state: cursor, inbox, context tokens, reply windows, budgets, outbox.
