@@ -578,7 +578,7 @@ describe('CDN download faults (§7 Download): typed MediaErrors, one request eac
   test('body over the cap (Content-Length) that arrived in full: typed error, and the process survives', async () => {
     const script = `
       const http = require('node:http');
-      const { downloadMedia } = require(${JSON.stringify(join(__dirname, '../../dist/shared'))});
+      const { downloadMedia } = require(${JSON.stringify(join(__dirname, '../../dist/shared/media'))});
       const server = http.createServer((req, res) => res.end(Buffer.alloc(5000)));
       server.listen(0, '127.0.0.1', async () => {
         const url = 'http://127.0.0.1:' + server.address().port + '/x';
