@@ -7,13 +7,13 @@ import {
   type ITriggerFunctions,
   type ITriggerResponse,
 } from 'n8n-workflow';
-import type { Poller } from '../../shared';
+import type { MessageReceiver } from '../../shared';
 import { checkCredentialFields, CREDENTIAL_NAME, readCredentialFields, type IlinkCredentialFields } from '../../credentials/wechat-ilink-fields';
 import { credentialTestMethods } from '../../credentials/wechat-ilink-credential-test';
 import { RELOGIN_HINT } from '../common/node-errors';
 import { readTriggerConfig } from './trigger-config';
-import { createTriggerPoller, startPolling } from './trigger-poller';
-import { createTriggerRun } from './trigger-state';
+import { createTriggerReceiver, startReceiving } from './trigger-receiver';
+import { createTriggerRun, type TriggerRun } from './trigger-state';
 import { triggerProperties } from './trigger-properties';
 
 export class WeChatIlinkTrigger implements INodeType {
@@ -42,8 +42,8 @@ export class WeChatIlinkTrigger implements INodeType {
     await refuseDeadSession(this.getNode(), fields);
     const run = createTriggerRun(this, credentials, fields);
     const closing = new AbortController();
-    const poller = createTriggerPoller(this, run, config, closing.signal);
-    return triggerResponse(this, poller, run.manual, closing);
+    const receiver = createTriggerReceiver(this, run, config, closing.signal);
+    return triggerResponse(this, run, receiver, closing);
   }
 }
 
@@ -60,15 +60,25 @@ async function refuseDeadSession(node: INode, fields: IlinkCredentialFields): Pr
   }
 }
 
-/** Active: receive from now on. "Listen for test event": n8n takes the first emitted item, then calls closeFunction. */
-function triggerResponse(context: ITriggerFunctions, poller: Poller, manual: boolean, closing: AbortController): ITriggerResponse {
+/**
+ * Active: receive from now on. "Listen for test event": receive once n8n asks, through the same
+ * poller as the bot's active workflows (they get the message too); n8n takes the first emitted
+ * item, then calls closeFunction.
+ */
+function triggerResponse(context: ITriggerFunctions, run: TriggerRun, receiver: MessageReceiver, closing: AbortController): ITriggerResponse {
+  let stopReceiving: (() => Promise<void>) | undefined;
   const closeFunction = async () => {
     closing.abort();
-    await poller.stop();
+    await stopReceiving?.();
   };
-  if (!manual) {
-    startPolling(context, poller);
+  if (!run.manual) {
+    stopReceiving = startReceiving(context, run, receiver);
     return { closeFunction };
   }
-  return { closeFunction, manualTriggerFunction: async () => startPolling(context, poller) };
+  return {
+    closeFunction,
+    manualTriggerFunction: async () => {
+      stopReceiving ??= startReceiving(context, run, receiver);
+    },
+  };
 }

@@ -6,7 +6,7 @@ import { replyWindowJson } from '../common/reply-window-json';
 import { EXECUTION_WAIT_MS, waitAtMost } from './execution-wait';
 import { messageItem, messageJson, windowClosingJson } from './message-item';
 import type { TriggerSettings } from './trigger-options';
-import { noteInboundIn, type TriggerRun } from './trigger-state';
+import type { TriggerRun } from './trigger-state';
 
 /**
  * The longest "typing…" shows for one message: an execution whose end n8n never reports
@@ -24,10 +24,9 @@ export function messageEmitter(context: ITriggerFunctions, run: TriggerRun, sett
   return async (message) => {
     // Handled once its execution starts: a kill of n8n while it runs does not run it again
     // (at most once, as n8n's own triggers); the messages behind it wait in the state file's inbox.
+    // With several triggers on the bot, the first to start its execution marks it.
     client.state.markSeen(message.messageId);
-    if (manual && message.kind !== 'bot') noteInboundIn(botState, message);
-    // The sender's window as the state knows it now (open again, less what their outbox just used);
-    // the outbox is the shared one (a test listener does not send it).
+    // The sender's window as the state knows it now (open again, less what their outbox just used).
     const replyWindow = message.kind === 'bot' ? undefined : replyWindowJson(client.replyWindow(message.from, message.contextToken), botState.outbox(message.from).length);
     const item = await buildItem(context, client, message, settings, replyWindow);
     if (!settings.typingIndicator && !waitForExecution) {
