@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { HostProcess, spawnHost, tailOf, waitUntil } from './host-process';
@@ -57,24 +58,31 @@ async function postgresUser(dir: string): Promise<{ uid: number; gid: number } |
   return { uid, gid };
 }
 
-/** A throwaway Postgres cluster on a free 127.0.0.1 port, in a fresh folder under .test-output/. */
+/**
+ * A throwaway Postgres cluster on a free 127.0.0.1 port. Its log goes under
+ * .test-output/; its data folder is a fresh one in the system temp folder,
+ * since the `postgres` user may not be able to reach into the checkout (a
+ * clone in a private temp folder, as CI makes).
+ */
 export async function startPostgres(options: StartPostgresOptions = {}): Promise<PostgresInstance> {
   const bin = postgresBinDir();
   const dir = outputDir(options.name ?? 'postgres');
-  const dataDir = path.join(dir, 'data');
+  const clusterDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wechat-ilink-pg-'));
+  const dataDir = path.join(clusterDir, 'data');
   const logFile = path.join(dir, 'postgres.log');
   const user = 'n8n';
   const database = options.database ?? 'n8n';
-  const systemUser = await postgresUser(dir);
+  const systemUser = await postgresUser(clusterDir);
   const asPostgres = (command: string, args: string[]) => killedWithParent(command, args, systemUser);
   const env = { PATH: process.env.PATH, LANG: 'C.UTF-8', TZ: 'UTC' };
 
   const [initCommand, initArgs] = asPostgres(path.join(bin, 'initdb'), ['-D', dataDir, '-A', 'trust', '-U', user, '-E', 'UTF8', '--locale=C', '--no-sync']);
   try {
-    const init = await run(initCommand, initArgs, { env, cwd: dir });
+    const init = await run(initCommand, initArgs, { env, cwd: clusterDir });
     fs.appendFileSync(logFile, init.stdout + init.stderr);
   } catch (err) {
     const { stdout = '', stderr = '' } = err as { stdout?: string; stderr?: string };
+    fs.rmSync(clusterDir, { recursive: true, force: true });
     throw new Error(`initdb failed (${(err as Error).message.split('\n')[0]}):\n${stdout}${stderr}`);
   }
 
@@ -90,7 +98,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     '-c', 'synchronous_commit=off',
     '-c', 'full_page_writes=off',
   ]);
-  const host: HostProcess = spawnHost({ command, args, env, cwd: dir, logFile });
+  const host: HostProcess = spawnHost({ command, args, env, cwd: clusterDir, logFile });
   try {
     await waitUntil('postgres readiness', async () => /ready to accept connections/.test(host.logText()), host, options.startTimeoutMs ?? 30_000, 100);
     await run(path.join(bin, 'createdb'), ['-h', '127.0.0.1', '-p', String(port), '-U', user, database], { env }).catch((err: Error) => {
@@ -98,6 +106,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     });
   } catch (err) {
     await host.stop(2_000);
+    fs.rmSync(clusterDir, { recursive: true, force: true });
     throw err;
   }
 
@@ -117,7 +126,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
         await Promise.race([host.exited, timer]);
       }
       await host.stop(1_000);
-      fs.rmSync(dataDir, { recursive: true, force: true });
+      fs.rmSync(clusterDir, { recursive: true, force: true });
     },
   };
 }
