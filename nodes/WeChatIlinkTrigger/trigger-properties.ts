@@ -4,7 +4,7 @@ import type { INodeProperties } from 'n8n-workflow';
 export const triggerProperties: INodeProperties[] = [
   {
     displayName:
-      'Receives messages sent to the bot. Only one active trigger may listen to a bot at a time. Reply with a "WeChat iLink" node ("Message" → "Reply"): it takes the sender and context token from this item.',
+      'Receives messages sent to the bot. Several workflows may use the same bot: each trigger gets the messages its own filters pass. Reply with a "WeChat iLink" node ("Message" → "Reply"): it takes the sender and context token from this item.',
     name: 'triggerNotice',
     type: 'notice',
     default: '',
