@@ -240,9 +240,15 @@ test('a second process on the same bot is refused with the holder named; once th
     });
   }
   // The dead process's lock is stale: this process takes it over.
+  const polls = () => sim.admin.requests({ endpoint: 'getUpdates', botId: bot.botId }).length;
+  const pollsAtKill = polls();
   const received: Message[] = [];
   const controller = new AbortController();
   const listening = clientFor(bot).listen((m) => void received.push(m), { signal: controller.signal });
+  // Not before this process's second poll: the killed child's long poll may still be held by the
+  // simulator until it notices the dead connection, and a message handed to it would be lost in
+  // transit, as on the real server. Two polls of ours outlast that poll's hold.
+  await until(() => polls() >= pollsAtKill + 2);
   sim.admin.injectMessage({ botId: bot.botId, from: ALICE, text: 'after the takeover' });
   await until(() => received.length === 1);
   controller.abort();
