@@ -89,9 +89,12 @@ export {
   type InboxEntry,
   type OutboxEntry,
   type RecentMessage,
+  type RemoteChanges,
   type StateChange,
   type StateStore,
 } from './store';
+// The same state in Redis, shared by several processes (n8n queue mode).
+export { RedisStateStore, type RedisCommands, type RedisStateStoreOptions } from './redis-store';
 
 // ---------------------------------------------------------------------------
 // Sending: the server's rules, long answers, typing, text

@@ -227,7 +227,7 @@ export class Poller {
         if (typeof hint === 'number' && hint > 0 && hint <= MAX_TIMER_MS) {
           this.nextTimeoutMs = hint;
         }
-        this.accept(response);
+        await this.accept(response);
       }
     } finally {
       const stillRunning = await this.lanes.close(this.timings.stopGraceMs);
@@ -256,8 +256,11 @@ export class Poller {
     }
   }
 
-  /** Records a getupdates answer (new messages into the inbox, then the cursor: one write), then queues its messages. */
-  private accept(response: GetUpdatesResponse): void {
+  /**
+   * Records a getupdates answer (new messages into the inbox, then the cursor:
+   * one write), waits until it is stored, then queues its messages.
+   */
+  private async accept(response: GetUpdatesResponse): Promise<void> {
     const state = this.options.state;
     const batch = Array.isArray(response.msgs) ? response.msgs : [];
     const fresh: InboxEntry[] = [];
@@ -281,6 +284,8 @@ export class Poller {
       }
       if (next) state.setCursor(next);
     });
+    // At once for a file; for Redis (n8n queue mode), when Redis has acknowledged the write.
+    if (fresh.length > 0) await state.durable();
     for (const entry of fresh) this.dispatch(entry);
   }
 

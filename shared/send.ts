@@ -208,10 +208,10 @@ export class MessageSender {
     const parts = toOutboundParts(content, options.markdown !== false);
     if (options.longAnswers === 'fit') {
       const hint = checkedContinuationHint(options.continuationHint);
-      return this.inOrder(recipient, () => this.sendFitted(recipient, parts, hint, options));
+      return this.inOrder(recipient, () => this.sendFitted(recipient, parts, hint, options), options.signal);
     }
     const items = expandParts(parts);
-    return this.inOrder(recipient, () => this.sendNow(recipient, items, options));
+    return this.inOrder(recipient, () => this.sendNow(recipient, items, options), options.signal);
   }
 
   /** Replies to an inbound message with its own context token, under one run_id per message. */
@@ -229,7 +229,8 @@ export class MessageSender {
    * the user has written (the poller does). Returns what was sent.
    */
   async flushOutbox(userId: string, contextToken?: string): Promise<SendResult[]> {
-    if (this.state.outbox(userId).length === 0) return [];
+    // A state shared with other processes may hold what they queued: it is read in the user's turn.
+    if (!this.state.shared && this.state.outbox(userId).length === 0) return [];
     return this.inOrder(userId, async () => {
       const results: SendResult[] = [];
       const token = contextToken || this.state.contextToken(userId);
@@ -323,10 +324,15 @@ export class MessageSender {
     return results;
   }
 
-  /** Runs `work` after every earlier send to this recipient has finished. */
-  private inOrder<T>(recipient: string, work: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `work` after every earlier send to this recipient has finished, in
+   * this process and (for a shared state) in every other one, on the state as
+   * they left it.
+   */
+  private inOrder<T>(recipient: string, work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     const previous = this.chains.get(recipient) ?? Promise.resolve();
-    const run = previous.then(work, work);
+    const turn = () => this.state.forUser(recipient, work, signal);
+    const run = previous.then(turn, turn);
     const tail = run.catch(() => undefined);
     this.chains.set(recipient, tail);
     void tail.then(() => {

@@ -89,9 +89,22 @@ export type StateChange =
 
 export interface StateStore {
   load(): BotStateSnapshot | undefined;
-  /** Persists the changes, in order, before returning. */
+  /** Persists the changes, in order, before returning (or, for a store that writes elsewhere, starts writing them: see durable). */
   record(changes: readonly StateChange[]): void;
+  /** A store that writes elsewhere (another machine): resolves once everything recorded so far is stored there. */
+  durable?(): Promise<void>;
+  /**
+   * A store that several processes share: the changes other processes
+   * recorded since the last call, or their whole state when this process fell
+   * so far behind that those changes are compacted away.
+   */
+  pull?(): Promise<RemoteChanges>;
+  /** A store that several processes share: runs `work` while no other process works for this user. */
+  exclusive?<T>(userId: string, work: () => Promise<T>, signal?: AbortSignal): Promise<T>;
 }
+
+/** What other processes changed: the changes in order, or a snapshot that replaces this process's view. */
+export type RemoteChanges = { changes: StateChange[] } | { snapshot: BotStateSnapshot };
 
 export const DEFAULT_DEDUPE_WINDOW = 2000;
 export const MAX_CONTEXT_TOKENS = 5000;
@@ -366,24 +379,30 @@ function parseJournalLine(line: string): { n: number; change: StateChange } | un
     return undefined; // a line torn by a crash mid-write
   }
   if (typeof entry.n !== 'number') return undefined;
-  if (typeof entry.cursor === 'string') return { n: entry.n, change: { cursor: entry.cursor } };
-  if (typeof entry.seen === 'string' && entry.seen) return { n: entry.n, change: { seen: entry.seen } };
-  if (typeof entry.forget === 'string') return { n: entry.n, change: { forget: entry.forget } };
-  if (isInboxEntry(entry.fetched)) return { n: entry.n, change: { fetched: entry.fetched } };
-  if (isRecentMessage(entry.recent)) return { n: entry.n, change: { recent: entry.recent } };
-  if (isOutboxEntry(entry.queued)) return { n: entry.n, change: { queued: entry.queued } };
-  if (typeof entry.unqueued === 'string') return { n: entry.n, change: { unqueued: entry.unqueued } };
-  if (typeof entry.refused === 'string') return { n: entry.n, change: { refused: entry.refused } };
+  const change = parseChange(entry);
+  return change ? { n: entry.n, change } : undefined;
+}
+
+/** A change read back from storage, when it is well-formed (other keys, such as a journal line's number, are ignored). */
+export function parseChange(value: unknown): StateChange | undefined {
+  if (!value || typeof value !== 'object') return undefined;
+  const entry = value as Record<string, unknown>;
+  if (typeof entry.cursor === 'string') return { cursor: entry.cursor };
+  if (typeof entry.seen === 'string' && entry.seen) return { seen: entry.seen };
+  if (typeof entry.forget === 'string') return { forget: entry.forget };
+  if (isInboxEntry(entry.fetched)) return { fetched: entry.fetched };
+  if (isRecentMessage(entry.recent)) return { recent: entry.recent };
+  if (isOutboxEntry(entry.queued)) return { queued: entry.queued };
+  if (typeof entry.unqueued === 'string') return { unqueued: entry.unqueued };
+  if (typeof entry.refused === 'string') return { refused: entry.refused };
   const inbound = entry.inbound;
   if (Array.isArray(inbound) && typeof inbound[0] === 'string' && typeof inbound[1] === 'number' && typeof inbound[2] === 'string') {
-    return { n: entry.n, change: { inbound: [inbound[0], inbound[1], inbound[2]] } };
+    return { inbound: [inbound[0], inbound[1], inbound[2]] };
   }
   const sent = entry.sent;
-  if (Array.isArray(sent) && typeof sent[0] === 'string' && typeof sent[1] === 'number') return { n: entry.n, change: { sent: [sent[0], sent[1]] } };
+  if (Array.isArray(sent) && typeof sent[0] === 'string' && typeof sent[1] === 'number') return { sent: [sent[0], sent[1]] };
   const token = entry.token;
-  if (Array.isArray(token) && typeof token[0] === 'string' && typeof token[1] === 'string' && token[1]) {
-    return { n: entry.n, change: { token: [token[0], token[1]] } };
-  }
+  if (Array.isArray(token) && typeof token[0] === 'string' && typeof token[1] === 'string' && token[1]) return { token: [token[0], token[1]] };
   return undefined;
 }
 
@@ -430,6 +449,8 @@ export class BotState {
   private readonly outboxEntries: Map<string, OutboxEntry>;
   private pending: StateChange[] = [];
   private batchDepth = 0;
+  /** Set while other processes' changes are applied: they are already stored, so they are not recorded again. */
+  private applyingRemote = false;
 
   constructor(
     private readonly store: StateStore = new MemoryStateStore(),
@@ -437,14 +458,64 @@ export class BotState {
   ) {
     const snapshot = store.load() ?? emptySnapshot();
     this.cursorValue = snapshot.cursor;
-    this.tokens = new Map(Object.entries(snapshot.contextTokens));
-    this.seenOrder = snapshot.seenMessageIds.slice(-dedupeWindow);
-    this.seen = new Set(this.seenOrder);
-    this.inbox = new Map(snapshot.inbox.map((entry) => [entry.key, entry.msg]));
-    this.recent = new Map(snapshot.recent.map((entry) => [entry.id, entry]));
-    this.windows = new Map(Object.entries(snapshot.windows).map(([user, record]) => [user, { ...record }]));
-    this.budgets = new Map(Object.entries(snapshot.budgets).map(([token, budget]) => [token, { ...budget }]));
-    this.outboxEntries = new Map(snapshot.outbox.map((entry) => [entry.id, entry]));
+    this.tokens = new Map();
+    this.seenOrder = [];
+    this.seen = new Set();
+    this.inbox = new Map();
+    this.recent = new Map();
+    this.windows = new Map();
+    this.budgets = new Map();
+    this.outboxEntries = new Map();
+    this.adopt(snapshot);
+  }
+
+  /** Whether other processes share this state (n8n queue mode): then refresh() before reading what they write. */
+  get shared(): boolean {
+    return typeof this.store.pull === 'function';
+  }
+
+  /** Resolves once every change so far is stored (at once for the file and memory stores). */
+  async durable(): Promise<void> {
+    this.flush();
+    await this.store.durable?.();
+  }
+
+  /** Applies what other processes changed since the last refresh (nothing to do unless the state is shared). */
+  async refresh(): Promise<void> {
+    if (!this.store.pull) return;
+    const remote = await this.store.pull();
+    if ('snapshot' in remote) {
+      this.adopt(remote.snapshot);
+      return;
+    }
+    this.applyingRemote = true;
+    try {
+      for (const change of remote.changes) this.applyOne(change);
+    } finally {
+      this.applyingRemote = false;
+    }
+  }
+
+  /**
+   * Runs `work` for one user with this state up to date and, when other
+   * processes share it, while none of them works for this user; what `work`
+   * changed is stored before the next one starts. The sender runs each send
+   * and outbox flush in here, so that a budget is never spent twice.
+   */
+  async forUser<T>(userId: string, work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    if (!this.store.exclusive) return work();
+    return this.store.exclusive(
+      userId,
+      async () => {
+        await this.refresh();
+        try {
+          return await work();
+        } finally {
+          await this.durable();
+        }
+      },
+      signal,
+    );
   }
 
   get cursor(): string {
@@ -470,7 +541,7 @@ export class BotState {
     this.tokens.delete(userId); // re-insert so the map keeps the most recent users last
     this.tokens.set(userId, token);
     while (this.tokens.size > MAX_CONTEXT_TOKENS) this.tokens.delete(this.tokens.keys().next().value as string);
-    this.pending.push({ token: [userId, token] });
+    if (!this.applyingRemote) this.pending.push({ token: [userId, token] });
     if (options.flush !== false) this.flush();
   }
 
@@ -599,6 +670,37 @@ export class BotState {
     return fetched ? recentMessageOf(messageId, fetched) : this.recent.get(messageId);
   }
 
+  /** Replaces this view with a snapshot (at construction, and when another process compacted what this one had not read). */
+  private adopt(snapshot: BotStateSnapshot): void {
+    for (const map of [this.tokens, this.inbox, this.recent, this.windows, this.budgets, this.outboxEntries] as Array<Map<string, unknown>>) map.clear();
+    this.seen.clear();
+    this.seenOrder.length = 0;
+    this.cursorValue = snapshot.cursor;
+    for (const [user, token] of Object.entries(snapshot.contextTokens)) this.tokens.set(user, token);
+    this.seenOrder.push(...snapshot.seenMessageIds.slice(-this.dedupeWindow));
+    for (const id of this.seenOrder) this.seen.add(id);
+    for (const entry of snapshot.inbox) this.inbox.set(entry.key, entry.msg);
+    for (const entry of snapshot.recent) this.recent.set(entry.id, entry);
+    for (const [user, record] of Object.entries(snapshot.windows)) this.windows.set(user, { ...record });
+    for (const [token, budget] of Object.entries(snapshot.budgets)) this.budgets.set(token, { ...budget });
+    for (const entry of snapshot.outbox) this.outboxEntries.set(entry.id, entry);
+  }
+
+  /** One change another process recorded, applied through the same methods as a local one. */
+  private applyOne(change: StateChange): void {
+    if ('cursor' in change) this.setCursor(change.cursor);
+    else if ('token' in change) this.rememberContextToken(change.token[0], change.token[1]);
+    else if ('forget' in change) this.forgetContextToken(change.forget);
+    else if ('seen' in change) this.markSeen(change.seen);
+    else if ('fetched' in change) this.addToInbox(change.fetched);
+    else if ('recent' in change) this.keepRecent(change.recent);
+    else if ('inbound' in change) this.noteUserMessage(change.inbound[0], change.inbound[2] || undefined, change.inbound[1]);
+    else if ('sent' in change) this.noteSent(change.sent[0], change.sent[1]);
+    else if ('refused' in change) this.noteRefused(change.refused);
+    else if ('queued' in change) this.queue(change.queued);
+    else if ('unqueued' in change) this.unqueue(change.unqueued);
+  }
+
   snapshot(): BotStateSnapshot {
     return {
       version: 1,
@@ -631,6 +733,7 @@ export class BotState {
   }
 
   private change(change: StateChange): void {
+    if (this.applyingRemote) return;
     this.pending.push(change);
     this.flush();
   }

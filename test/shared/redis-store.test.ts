@@ -1,0 +1,259 @@
+/**
+ * The bot's state in Redis, as n8n's main and workers share it in queue mode:
+ * each "process" here is its own RedisStateStore + BotState + ILinkClient on
+ * its own Redis connection, against a real redis-server and the simulator over
+ * real HTTP (the simulator enforces the 10-message budget itself, so a budget
+ * spent twice shows as a refused send). The simulator does not replay
+ * delivered messages here (as the real server, §10).
+ */
+import Redis from 'ioredis';
+import { ILinkClient } from '../../shared/client';
+import { Poller } from '../../shared/poller';
+import type { Message } from '../../shared/model';
+import { RedisStateStore, type RedisCommands } from '../../shared/redis-store';
+import { ReplyWindowError } from '../../shared/reply-window';
+import { BotState } from '../../shared/store';
+import { startSimulator, type Simulator } from '../../simulator';
+import { startRedis, type RedisInstance } from '../harness/redis';
+import { until } from '../helpers/until';
+
+let redisServer: RedisInstance;
+let sim: Simulator;
+const connections: Redis[] = [];
+const stoppers: Array<() => Promise<void>> = [];
+
+beforeAll(async () => {
+  redisServer = await startRedis({ name: 'redis-store' });
+});
+afterAll(() => redisServer.stop());
+beforeEach(async () => {
+  sim = await startSimulator({ longPollTimeoutMs: 300 });
+  await redisServer.command('FLUSHALL');
+});
+afterEach(async () => {
+  for (const stop of stoppers.splice(0)) await stop();
+  for (const connection of connections.splice(0)) connection.disconnect();
+  await sim.stop();
+});
+
+const ALICE = 'alice@im.wechat';
+const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+
+function connect(): Redis {
+  const connection = new Redis({ host: redisServer.host, port: redisServer.port, maxRetriesPerRequest: null, lazyConnect: false });
+  connections.push(connection);
+  return connection;
+}
+
+/** One n8n process's view of the bot: its own Redis connection, store, state and client. */
+async function processOn(bot: { token: string; botId: string }, options: { redis?: RedisCommands; compactEvery?: number } = {}) {
+  const store = await RedisStateStore.open({ redis: options.redis ?? connect(), botKey: bot.botId, compactEvery: options.compactEvery });
+  const state = new BotState(store);
+  const client = new ILinkClient({ token: bot.token, botId: bot.botId, baseUrl: sim.apiBaseUrl, state, logger: quiet, rateLimitRetry: { delaysMs: [], maxTotalMs: 0 } });
+  return { store, state, client };
+}
+
+/** The "main" process: it polls and records every message it handled. */
+async function mainOn(bot: { token: string; botId: string }, options: { redis?: RedisCommands; onMessage?: (m: Message) => Promise<void> | void } = {}) {
+  const main = await processOn(bot, options);
+  const received: Message[] = [];
+  const controller = new AbortController();
+  const listening = main.client.listen(
+    async (m) => {
+      await options.onMessage?.(m);
+      received.push(m);
+    },
+    { signal: controller.signal },
+  );
+  stoppers.push(async () => {
+    controller.abort();
+    await listening;
+  });
+  return { ...main, received };
+}
+
+const texts = (user: string) => sim.admin.sentMessages({ to: user }).map((s) => s.msg.item_list?.[0]?.text_item?.text);
+
+test('a fetched message is in Redis before the handler sees it: while Redis holds the write back, the handler waits', async () => {
+  const bot = sim.admin.createBot();
+  const redis = connect();
+  let release: () => void = () => undefined;
+  let held = 0;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  // Holds back every journal write that carries a fetched message, until released.
+  const gated: RedisCommands = {
+    async call(command, ...args) {
+      if (command === 'XADD' && String(args[args.length - 1]).includes('"fetched"')) {
+        held++;
+        await gate;
+      }
+      return redis.call(command, ...args);
+    },
+  };
+  const seenInRedis: boolean[] = [];
+  // The poller alone (no outbox flush before the handler, which would wait for Redis too).
+  const { client } = await processOn(bot, { redis: gated });
+  const received: Message[] = [];
+  const poller = new Poller({
+    transport: client.transport,
+    state: client.state,
+    handler: async (m) => {
+      // What another process reads from Redis at the moment the handler starts.
+      const other = await RedisStateStore.open({ redis: connect(), botKey: bot.botId });
+      seenInRedis.push(other.load()?.inbox.some((entry) => entry.key === m.messageId) ?? false);
+      received.push(m);
+    },
+  });
+  const polling = poller.start();
+  stoppers.push(async () => {
+    await poller.stop();
+    await polling;
+  });
+  const main = { received };
+  sim.admin.injectMessage({ botId: bot.botId, from: ALICE, text: 'hello' });
+  await until(() => held === 1);
+  // The poll answer is in: a few more event-loop turns change nothing while Redis has not acknowledged.
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  expect(main.received).toHaveLength(0);
+  release();
+  await until(() => main.received.length === 1);
+  expect(seenInRedis).toEqual([true]);
+});
+
+test('a worker replies with the token and window main recorded, and main sees the budget the worker spent', async () => {
+  const bot = sim.admin.createBot();
+  const main = await mainOn(bot);
+  const worker = await processOn(bot);
+  sim.admin.injectMessage({ botId: bot.botId, from: ALICE, text: 'hi' });
+  await until(() => main.received.length === 1);
+  const message = main.received[0];
+
+  await worker.state.refresh();
+  expect(worker.client.replyWindow(ALICE)).toMatchObject({ open: true, known: true, sendsLeft: 10 });
+  await worker.client.reply(message, ['one', 'two', 'three']);
+  const sent = sim.admin.sentMessages({ to: ALICE });
+  expect(sent.map((s) => s.msg.context_token)).toEqual([message.contextToken, message.contextToken, message.contextToken]);
+
+  await main.state.refresh();
+  expect(main.client.replyWindow(ALICE)).toMatchObject({ sendsLeft: 7 });
+  // A process started later reads the same from Redis alone.
+  const later = await processOn(bot);
+  expect(later.client.replyWindow(ALICE)).toMatchObject({ open: true, sendsLeft: 7 });
+});
+
+test('two workers sending 6 messages each to one user at once: exactly 10 go out, in two unbroken runs, and the 11th fails before any request', async () => {
+  const bot = sim.admin.createBot();
+  const main = await mainOn(bot);
+  const [a, b] = [await processOn(bot), await processOn(bot)];
+  sim.admin.injectMessage({ botId: bot.botId, from: ALICE, text: 'hi' });
+  await until(() => main.received.length === 1);
+  const message = main.received[0];
+  await Promise.all([a.state.refresh(), b.state.refresh()]);
+  expect(a.client.replyWindow(ALICE).sendsLeft).toBe(10);
+  expect(b.client.replyWindow(ALICE).sendsLeft).toBe(10);
+
+  const results = await Promise.allSettled([
+    a.client.reply(message, ['a1', 'a2', 'a3', 'a4', 'a5', 'a6']),
+    b.client.reply(message, ['b1', 'b2', 'b3', 'b4', 'b5', 'b6']),
+  ]);
+  const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+  expect(failed).toHaveLength(1);
+  expect(failed[0].reason).toBeInstanceOf(ReplyWindowError);
+  expect((failed[0].reason as ReplyWindowError).rule).toBe('budget');
+  // The server refused nothing: the loser was refused here, before its first request.
+  expect(sim.admin.requests({ endpoint: 'sendMessage' }).length).toBe(6);
+  const got = texts(ALICE);
+  expect(got).toEqual(got[0]?.startsWith('a') ? ['a1', 'a2', 'a3', 'a4', 'a5', 'a6'] : ['b1', 'b2', 'b3', 'b4', 'b5', 'b6']);
+
+  // Four left: one process sends 4, the other then finds none.
+  await a.client.reply(message, ['c1', 'c2', 'c3', 'c4']);
+  await expect(b.client.reply(message, 'c5')).rejects.toBeInstanceOf(ReplyWindowError);
+  // Ten requests, ten delivered: none was refused by the server.
+  expect(sim.admin.requests({ endpoint: 'sendMessage' })).toHaveLength(10);
+  expect(texts(ALICE)).toHaveLength(10);
+});
+
+test('what a worker queued for a user is sent by main when the user writes again, once', async () => {
+  const bot = sim.admin.createBot();
+  const main = await mainOn(bot);
+  const worker = await processOn(bot);
+  await worker.client.send(ALICE, 'for later', { whenClosed: 'queue' });
+  expect(worker.client.outbox(ALICE)).toHaveLength(1);
+  expect(texts(ALICE)).toEqual([]);
+
+  sim.admin.injectMessage({ botId: bot.botId, from: ALICE, text: 'back' });
+  await until(() => main.received.length === 1);
+  expect(texts(ALICE)).toEqual(['for later']);
+  await worker.state.refresh();
+  expect(worker.client.outbox(ALICE)).toEqual([]);
+  sim.admin.injectMessage({ botId: bot.botId, from: ALICE, text: 'again' });
+  await until(() => main.received.length === 2);
+  expect(texts(ALICE)).toEqual(['for later']);
+});
+
+test('a process that fell behind a compaction catches up from the snapshot; a restart reads the same state; the journal stays short', async () => {
+  const bot = sim.admin.createBot();
+  const main = await mainOn(bot);
+  const idle = await processOn(bot);
+  const worker = await processOn(bot, { compactEvery: 5 });
+  for (let i = 1; i <= 12; i++) {
+    sim.admin.injectMessage({ botId: bot.botId, from: `user${i}@im.wechat`, text: `m${i}` });
+    await until(() => main.received.length === i);
+    await worker.state.refresh();
+    await worker.client.send(`user${i}@im.wechat`, `answer ${i}`);
+  }
+  const journal = `wechat-ilink:{${bot.botId.replace(/[@.]/g, '-')}}:journal`;
+  expect(Number(await connect().xlen(journal))).toBeLessThan(12 * 3);
+  expect(await connect().get(journal.replace(':journal', ':covers'))).not.toBeNull();
+
+  await main.state.refresh();
+  await idle.state.refresh();
+  const restarted = await processOn(bot);
+  const view = (s: BotState) => {
+    const { cursor, contextTokens, windows, budgets, outbox, inbox } = s.snapshot();
+    return { cursor, contextTokens, windows, budgets, outbox, inbox };
+  };
+  expect(view(idle.state)).toEqual(view(main.state));
+  expect(view(restarted.state)).toEqual(view(main.state));
+  expect(idle.client.replyWindow('user12@im.wechat')).toMatchObject({ sendsLeft: 9 });
+  expect(Object.keys(main.state.snapshot().contextTokens)).toHaveLength(12);
+});
+
+test('the bot token is in no key and no value in Redis', async () => {
+  const bot = sim.admin.createBot();
+  const main = await mainOn(bot);
+  const worker = await processOn(bot, { compactEvery: 2 });
+  sim.admin.injectMessage({ botId: bot.botId, from: ALICE, text: 'hi' });
+  await until(() => main.received.length === 1);
+  await worker.state.refresh();
+  await worker.client.reply(main.received[0], 'hello');
+  await worker.client.send(ALICE, 'later', { whenClosed: 'queue' });
+  await worker.state.refresh();
+  const redis = connect();
+  const keys = await redis.keys('*');
+  expect(keys.length).toBeGreaterThan(2);
+  let dump = keys.join('\n');
+  for (const key of keys) {
+    const type = await redis.type(key);
+    if (type === 'string') dump += (await redis.get(key)) ?? '';
+    if (type === 'stream') dump += JSON.stringify(await redis.xrange(key, '-', '+'));
+  }
+  expect(dump).toContain(ALICE);
+  expect(dump).not.toContain(bot.token);
+});
+
+test('an upgrade to Redis starts from the state file: no message is repeated', async () => {
+  const bot = sim.admin.createBot();
+  const seed = new BotState();
+  seed.setCursor('cursor-from-file');
+  seed.rememberContextToken(ALICE, 'token-from-file');
+  seed.markSeen('42');
+  const store = await RedisStateStore.open({ redis: connect(), botKey: bot.botId, seed: () => seed.snapshot() });
+  const state = new BotState(store);
+  expect(state.cursor).toBe('cursor-from-file');
+  expect(state.contextToken(ALICE)).toBe('token-from-file');
+  expect(state.hasSeen('42')).toBe(true);
+  // Once Redis holds the bot, a seed is ignored.
+  const again = await RedisStateStore.open({ redis: connect(), botKey: bot.botId, seed: () => new BotState().snapshot() });
+  expect(new BotState(again).cursor).toBe('cursor-from-file');
+});
