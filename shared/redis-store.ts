@@ -126,7 +126,7 @@ export class RedisStateStore implements StateStore {
   private writing: Promise<void> = Promise.resolve();
   private closed = false;
 
-  private constructor(private readonly options: RedisStateStoreOptions) {
+  private constructor(options: RedisStateStoreOptions) {
     this.redis = options.redis;
     const base = `${options.prefix ?? 'wechat-ilink'}:{${safeAccountId(options.botKey)}}`;
     this.keys = { journal: `${base}:journal`, snapshot: `${base}:snapshot`, covers: `${base}:covers`, lock: `${base}:lock:` };

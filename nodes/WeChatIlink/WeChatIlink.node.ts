@@ -84,7 +84,7 @@ export class WeChatIlink implements INodeType {
       }
       client = createILinkClient(credentials, {
         logger: this.logger,
-        state: sharedBotStateFor(credentials),
+        state: await sharedBotStateFor(credentials, this.logger),
         context: { workflowId: this.getWorkflow().id, node: node.name },
       });
       return client;

@@ -40,7 +40,7 @@ export class WeChatIlinkTrigger implements INodeType {
     const fields = readCredentialFields(credentials);
     const config = readTriggerConfig(this, fields);
     await refuseDeadSession(this.getNode(), fields);
-    const run = createTriggerRun(this, credentials, fields);
+    const run = await createTriggerRun(this, credentials, fields);
     const closing = new AbortController();
     const receiver = createTriggerReceiver(this, run, config, closing.signal);
     return triggerResponse(this, run, receiver, closing);

@@ -25,10 +25,10 @@ export interface TriggerRun {
   manual: boolean;
 }
 
-export function createTriggerRun(context: ITriggerFunctions, credentials: ICredentialDataDecryptedObject, fields: IlinkCredentialFields): TriggerRun {
+export async function createTriggerRun(context: ITriggerFunctions, credentials: ICredentialDataDecryptedObject, fields: IlinkCredentialFields): Promise<TriggerRun> {
   const manual = context.getMode() === 'manual';
   const staticData = context.getWorkflowStaticData('node');
-  const botState = sharedBotStateFor(credentials, staticData[LEGACY_STATE_KEY]);
+  const botState = await sharedBotStateFor(credentials, context.logger, staticData[LEGACY_STATE_KEY]);
   if (!manual && LEGACY_STATE_KEY in staticData) delete staticData[LEGACY_STATE_KEY]; // moved into the state file
   const client = createILinkClient(credentials, {
     logger: context.logger,

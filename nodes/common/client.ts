@@ -2,7 +2,7 @@
 import type { Logger as N8nLogger } from 'n8n-workflow';
 import { ILinkClient, type BotState, type StateStore } from '../../shared';
 import { clientOptionsFrom, effectiveToken, readCredentialFields } from '../../credentials/wechat-ilink-fields';
-import { botStatePath, sharedBotState } from './bot-state';
+import { botStateFor } from './bot-state';
 import { coreLoggerFor } from './host-logger';
 
 export function createILinkClient(
@@ -16,10 +16,11 @@ export function createILinkClient(
 /**
  * The bot's state shared by every node of this n8n (nodes/common/bot-state.ts):
  * context tokens, reply windows and the outbox that the trigger keeps up to
- * date, also across restarts (a file under n8n's user folder). `legacy` is a
- * trigger's old static-data state, which seeds a state file not yet written.
+ * date, also across restarts (a file under n8n's user folder; n8n's Redis in
+ * queue mode). `legacy` is a trigger's old static-data state, which seeds a
+ * state not yet written.
  */
-export function sharedBotStateFor(credentials: Record<string, unknown>, legacy?: unknown): BotState {
+export function sharedBotStateFor(credentials: Record<string, unknown>, logger: N8nLogger, legacy?: unknown): Promise<BotState> {
   const fields = readCredentialFields(credentials);
-  return sharedBotState(botStatePath(fields.botId || undefined, effectiveToken(fields)), legacy);
+  return botStateFor(fields.botId || undefined, effectiveToken(fields), coreLoggerFor(logger), legacy);
 }

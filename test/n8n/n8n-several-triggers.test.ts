@@ -11,7 +11,8 @@ import type { BotInfo } from '../../simulator/state';
 import { startN8n, type N8nExecution, type N8nInstance, type N8nWorkflowInput } from '../harness/n8n';
 import { projectRoot } from '../harness/output';
 import { allExecutions, simulatorCredential, sleep, textOf, triggerItem, waitFor } from './n8n-fault-helpers';
-import { ACTION_TYPE, CREDENTIAL_TYPE, TRIGGER_TYPE, type CredentialRef } from './workflows';
+import { replyingWorkflow } from './operations-workflows';
+import type { CredentialRef } from './workflows';
 
 jest.setTimeout(180_000);
 
@@ -20,31 +21,6 @@ const BOB = 'bob@im.wechat';
 const CAROL = 'carol@im.wechat';
 /** Where the extension is loaded from: another build (e.g. a worktree's dist) to check that these tests fail without the feature. */
 const EXTENSION_DIR = process.env.WECHAT_ILINK_N8N_DIST ?? path.join(projectRoot, 'dist');
-
-// ---- workflows: Trigger (its filter) → Reply "<label>: <text>" ----
-
-let counter = 0;
-const uuid = () => `5e7e0a11-0000-4000-8000-${String(++counter).padStart(12, '0')}`;
-const credentials = (ref: CredentialRef) => ({ [CREDENTIAL_TYPE]: { id: ref.id, name: ref.name } });
-
-function replyingWorkflow(ref: CredentialRef, label: string, triggerParameters: Record<string, unknown>): N8nWorkflowInput {
-  return {
-    name: `several triggers: ${label}`,
-    nodes: [
-      { id: uuid(), name: 'WeChat iLink Trigger', type: TRIGGER_TYPE, typeVersion: 1, position: [0, 0], parameters: { senders: 'everyone', ...triggerParameters }, credentials: credentials(ref) },
-      {
-        id: uuid(),
-        name: 'Reply',
-        type: ACTION_TYPE,
-        typeVersion: 1,
-        position: [220, 0],
-        parameters: { resource: 'message', operation: 'reply', text: `={{ "${label}: " + ($json.text || "(no text)") }}` },
-        credentials: credentials(ref),
-      },
-    ],
-    connections: { 'WeChat iLink Trigger': { main: [[{ node: 'Reply', type: 'main', index: 0 }]] } },
-  };
-}
 
 const ordersWorkflow = (ref: CredentialRef) => replyingWorkflow(ref, 'orders', { options: { textMatchMode: 'contains', textPattern: 'order' } });
 const imagesWorkflow = (ref: CredentialRef) => replyingWorkflow(ref, 'images', { messageTypes: ['image'] });

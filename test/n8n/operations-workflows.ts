@@ -128,6 +128,14 @@ export function triggerOnlyWorkflow(ref: CredentialRef, name: string, parameters
  * Webhook {text, whenClosed?} → Send Text to a fixed user ID, with no context token given: the
  * node must find the user's token and window in the bot's shared state. Continue On Fail as asked.
  */
+/** Trigger (its filter, `triggerParameters`) → Reply "<label>: <text>". */
+export function replyingWorkflow(ref: CredentialRef, label: string, triggerParameters: Record<string, unknown>): N8nWorkflowInput {
+  return chain(`replying: ${label}`, [
+    node(TRIGGER_NAME, TRIGGER_TYPE, 1, 0, { senders: 'everyone', ...triggerParameters }, { credentials: credentials(ref) }),
+    action(ref, 'Reply', 220, { resource: 'message', operation: 'reply', text: `={{ "${label}: " + ($json.text || "(no text)") }}` }),
+  ]);
+}
+
 export function sendTextToWorkflow(ref: CredentialRef, path: string, to: string, continueOnFail: boolean): N8nWorkflowInput {
   return chain(`send text to ${to} ${path}`, [
     webhook(path),
