@@ -1,0 +1,192 @@
+/**
+ * n8n queue mode (issue 14): a real n8n 2.41.1 main + workers
+ * (EXECUTIONS_MODE=queue) over a throwaway Postgres and Redis, against the
+ * strict simulator, which does not replay delivered messages (as the real
+ * server, §10). The trigger polls on main; the Reply and Send Text nodes run
+ * on the workers, each with its own user folder: what they know of the bot
+ * (context tokens, reply windows, budgets, outbox) comes from Redis alone.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { startSimulator, type Simulator } from '../../simulator';
+import type { BotInfo } from '../../simulator/state';
+import { startN8nQueue, type N8nQueueStack } from '../harness/n8n-queue';
+import type { N8nExecution, N8nWorkflowInput } from '../harness/n8n';
+import { projectRoot } from '../harness/output';
+import { allExecutions, simulatorCredential, sleep, textOf, triggerItem, waitFor } from './n8n-fault-helpers';
+import { replyingWorkflow, sendTextToWorkflow } from './operations-workflows';
+
+jest.setTimeout(300_000);
+
+const ALICE = 'alice@im.wechat';
+const BOB = 'bob@im.wechat';
+const EXTENSION_DIR = process.env.WECHAT_ILINK_N8N_DIST ?? path.join(projectRoot, 'dist');
+
+describe('WeChat iLink in n8n queue mode (main + workers, Postgres, Redis)', () => {
+  let sim: Simulator;
+  let stack: N8nQueueStack;
+  const published: string[] = [];
+
+  beforeAll(async () => {
+    sim = await startSimulator({ port: 0, strict: true, longPollTimeoutMs: 30_000 });
+    stack = await startN8nQueue({
+      customExtensionDirs: [EXTENSION_DIR],
+      workers: 1,
+      name: 'n8n-queue-mode',
+      env: {
+        N8N_WORKFLOW_PUBLICATION_OUTBOX_POLL_INTERVAL_MS: '1000',
+        // A killed worker's job is found stalled within seconds (defaults: 60 s lock, 30 s check); n8n never runs a stalled job again.
+        QUEUE_WORKER_LOCK_DURATION: '5000',
+        QUEUE_WORKER_LOCK_RENEW_TIME: '2000',
+        QUEUE_WORKER_STALLED_INTERVAL: '3000',
+      },
+    });
+  }, 300_000);
+
+  afterAll(async () => {
+    await stack?.stop();
+    await sim?.stop();
+  });
+
+  afterEach(async () => {
+    for (const id of published.splice(0)) await stack.main.unpublishWorkflow(id).catch(() => undefined);
+  });
+
+  async function publish(workflow: N8nWorkflowInput): Promise<string> {
+    const { id } = await stack.main.createWorkflow(workflow);
+    await stack.main.publishWorkflow(id);
+    published.push(id);
+    return id;
+  }
+
+  const starts = (bot: BotInfo) => sim.admin.notifications(bot.botId).filter((n) => n.kind === 'start').length;
+  const answers = (bot: BotInfo, to?: string) => sim.admin.sentMessages({ botId: bot.botId, ...(to ? { to } : {}) }).map((r) => textOf(r.msg));
+  const ranOnWorkers = (executions: N8nExecution[]) => executions.every((e) => stack.workerThatRan(String(e.id)) !== undefined);
+  const failWith = (error: Error) => {
+    throw new Error(`${error.message}\n${stack.logTails(25)}`);
+  };
+
+  it('trigger on main, Reply on the worker with the context token main received; a webhook workflow then sends to that user from the worker, on the same budget', async () => {
+    const bot = sim.admin.createBot();
+    const credential = await simulatorCredential(stack.main, sim, bot, 'queue bot');
+    const replying = await publish(replyingWorkflow(credential, 'echo', {}));
+    await waitFor('the bot to be polled', () => starts(bot) === 1, 30_000).catch(failWith);
+
+    const hello = sim.admin.injectMessage({ botId: bot.botId, from: ALICE, text: 'hello from alice' });
+    const [execution] = await stack.main.waitForExecutions(replying, 1, 30_000).catch(failWith);
+    await waitFor('the reply', () => answers(bot, ALICE).length === 1).catch(failWith);
+    expect(answers(bot, ALICE)).toEqual(['echo: hello from alice']);
+    expect(stack.workerThatRan(String(execution.id))?.index).toBe(1);
+    const [reply] = sim.admin.sentMessages({ botId: bot.botId, to: ALICE });
+    expect(reply.msg.context_token).toBe(hello.contextToken);
+
+    // The worker has no state file: it works from Redis alone.
+    const workerFolder = path.join(path.dirname(stack.workers[0].logFile), 'user');
+    expect(fs.existsSync(path.join(workerFolder, '.n8n', 'wechat-ilink'))).toBe(false);
+
+    const sender = await publish(sendTextToWorkflow(credential, 'queue-send', ALICE, false));
+    await stack.main.waitForWebhookRegistered('queue-send', true, 20_000);
+    const answer = await stack.main.callWebhook('queue-send', { text: 'a note from a webhook' });
+    expect(answer.status).toBe(200);
+    await waitFor('the webhook send', () => answers(bot, ALICE).length === 2);
+    expect(answers(bot, ALICE)).toEqual(['echo: hello from alice', 'a note from a webhook']);
+    expect(ranOnWorkers(await allExecutions(stack.main, sender, false))).toBe(true);
+
+    // Two of ten spent (one by each workflow): eight more, then the 11th fails before any request.
+    for (let i = 3; i <= 10; i++) expect((await stack.main.callWebhook('queue-send', { text: `note ${i}` })).status).toBe(200);
+    const requestsBefore = sim.admin.requests({ endpoint: 'sendMessage' }).length;
+    const refused = await stack.main.callWebhook('queue-send', { text: 'note 11' });
+    expect(refused.status).not.toBe(200);
+    expect(sim.admin.requests({ endpoint: 'sendMessage' }).length).toBe(requestsBefore);
+    const runs = await allExecutions(stack.main, sender, true);
+    expect(runs[runs.length - 1].data?.resultData?.error?.message).toMatch(/all 10 messages iLink allows per user message to alice@im\.wechat are used up/);
+    // Queued instead, from the worker: main sends it when Alice writes again, before the new reply.
+    expect((await stack.main.callWebhook('queue-send', { text: 'waited for you', whenClosed: 'queue' })).status).toBe(200);
+    sim.admin.injectMessage({ botId: bot.botId, from: ALICE, text: 'me again' });
+    await waitFor('the queued note and the reply', () => answers(bot, ALICE).length === 12).catch(failWith);
+    expect(answers(bot, ALICE).slice(10)).toEqual(['waited for you', 'echo: me again']);
+  });
+
+  it('two triggers on one bot with different filters: each workflow gets its own messages, answered on the worker', async () => {
+    const bot = sim.admin.createBot();
+    const credential = await simulatorCredential(stack.main, sim, bot, 'queue bot with two workflows');
+    const orders = await publish(replyingWorkflow(credential, 'orders', { options: { textMatchMode: 'contains', textPattern: 'order' } }));
+    const greetings = await publish(replyingWorkflow(credential, 'greetings', { options: { textMatchMode: 'contains', textPattern: 'hello' } }));
+    // Published workflows join in the background: probe until both answer.
+    await waitFor('the bot to be polled', () => starts(bot) >= 1, 30_000).catch(failWith);
+    for (let i = 1; answers(bot, BOB).length === 0; i++) {
+      if (i > 30) throw new Error(`the greetings workflow answered nothing\n${stack.logTails()}`);
+      sim.admin.injectMessage({ botId: bot.botId, from: BOB, text: `hello ${i}` });
+      await sleep(1_000);
+    }
+    await sleep(1_500);
+    const greeted = answers(bot, BOB).length;
+
+    sim.admin.injectMessage({ botId: bot.botId, from: ALICE, text: 'an order of tea' });
+    sim.admin.injectMessage({ botId: bot.botId, from: BOB, text: 'hello there' });
+    sim.admin.injectMessage({ botId: bot.botId, from: ALICE, text: 'neither of the two' });
+    await waitFor('both answers', () => answers(bot, ALICE).length === 1 && answers(bot, BOB).length === greeted + 1, 30_000).catch(failWith);
+    await sleep(1_500);
+    expect(answers(bot, ALICE)).toEqual(['orders: an order of tea']);
+    expect(answers(bot, BOB).slice(greeted)).toEqual(['greetings: hello there']);
+    const orderRuns = await allExecutions(stack.main, orders, true);
+    expect(orderRuns.map((e) => triggerItem(e)?.text)).toEqual(['an order of tea']);
+    expect(ranOnWorkers([...orderRuns, ...(await allExecutions(stack.main, greetings, false))])).toBe(true);
+    expect(starts(bot)).toBe(1);
+  });
+
+  it('SIGKILL of the worker mid-stream, then of main: no message answered twice, each user in order, at most the running one lost per kill', async () => {
+    const bot = sim.admin.createBot();
+    const credential = await simulatorCredential(stack.main, sim, bot, 'queue bot under kills');
+    const workflow = await publish(replyingWorkflow(credential, 'got', {}));
+    await waitFor('the bot to be polled', () => starts(bot) === 1, 30_000).catch(failWith);
+
+    const users = ['u1@im.wechat', 'u2@im.wechat', 'u3@im.wechat'];
+    const written: string[] = [];
+    let stopWriting = false;
+    // Each user writes one message every ~300 ms, throughout both kills and restarts.
+    const writing = (async () => {
+      for (let n = 1; !stopWriting; n++) {
+        for (const user of users) {
+          const text = `${user.slice(0, 2)}-${n}`;
+          sim.admin.injectMessage({ botId: bot.botId, from: user, text });
+          written.push(text);
+        }
+        await sleep(300);
+      }
+    })();
+    const answered = () => sim.admin.sentMessages({ botId: bot.botId }).length;
+
+    await waitFor('some answers', () => answered() >= 6, 60_000).catch(failWith);
+    const [worker] = stack.workers;
+    await worker.kill();
+    const atWorkerKill = answered();
+    await sleep(2_000);
+    await worker.start();
+    await waitFor('answers after the worker restart', () => answered() >= atWorkerKill + 6, 90_000).catch(failWith);
+
+    await stack.main.kill();
+    const atMainKill = answered();
+    await sleep(1_000);
+    await stack.main.restart();
+    await waitFor('answers after the main restart', () => answered() >= atMainKill + 6, 90_000).catch(failWith);
+    stopWriting = true;
+    await writing;
+
+    // Everything written is answered, except at most one message per kill.
+    await waitFor('the stream to drain', () => answered() >= written.length - 2, 120_000).catch(failWith);
+    await sleep(3_000);
+    const got = sim.admin.sentMessages({ botId: bot.botId }).map((r) => ({ to: r.to, text: textOf(r.msg).replace(/^got: /, '') }));
+    const texts = got.map((g) => g.text);
+    expect(new Set(texts).size).toBe(texts.length);
+    const lost = written.filter((text) => !texts.includes(text));
+    console.log(`queue-mode kills: ${written.length} written, ${texts.length} answered, lost ${JSON.stringify(lost)}`);
+    expect(lost.length).toBeLessThanOrEqual(2);
+    for (const user of users) {
+      const mine = got.filter((g) => g.to === user).map((g) => Number(g.text.split('-')[1]));
+      expect(mine).toEqual([...mine].sort((a, b) => a - b));
+    }
+    const executions = await allExecutions(stack.main, workflow, false);
+    expect(ranOnWorkers(executions.filter((e) => e.status === 'success'))).toBe(true);
+  });
+});
