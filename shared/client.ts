@@ -205,12 +205,12 @@ export class ILinkClient {
 
   /** Shows (true) or hides (false) "typing…" for a user. Returns false when iLink gave no typing ticket. */
   async sendTyping(userId: string, typing: boolean, options: TypingOptions = {}): Promise<boolean> {
-    return this.typing.set(userId, typing, { contextToken: options.contextToken ?? this.state.contextToken(userId), ...options });
+    return this.typing.set(userId, typing, { ...options, contextToken: options.contextToken ?? this.state.contextToken(userId) });
   }
 
   /** Shows "typing…" while `work` runs (repeated every 5 s), then hides it. */
   withTyping<T>(userId: string, work: () => Promise<T>, options: TypingOptions & { intervalMs?: number } = {}): Promise<T> {
-    return this.typing.around(userId, work, { contextToken: options.contextToken ?? this.state.contextToken(userId), ...options });
+    return this.typing.around(userId, work, { ...options, contextToken: options.contextToken ?? this.state.contextToken(userId) });
   }
 
   /**

@@ -8,6 +8,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { renderQrPng } from '../../shared';
 import { startSimulator, type Simulator } from '../../simulator';
 import type { BotInfo } from '../../simulator/state';
 import { startN8nQueue, type N8nQueueStack } from '../harness/n8n-queue';
@@ -15,11 +16,13 @@ import type { N8nExecution, N8nWorkflowInput } from '../harness/n8n';
 import { projectRoot } from '../harness/output';
 import { allExecutions, simulatorCredential, sleep, textOf, triggerItem, waitFor } from './n8n-fault-helpers';
 import { replyingWorkflow, sendTextToWorkflow } from './operations-workflows';
+import { ACTION_TYPE, CREDENTIAL_TYPE, TRIGGER_TYPE, type CredentialRef } from './workflows';
 
 jest.setTimeout(300_000);
 
 const ALICE = 'alice@im.wechat';
 const BOB = 'bob@im.wechat';
+const credentialOf = (ref: CredentialRef) => ({ [CREDENTIAL_TYPE]: { id: ref.id, name: ref.name } });
 const EXTENSION_DIR = process.env.WECHAT_ILINK_N8N_DIST ?? path.join(projectRoot, 'dist');
 
 describe('WeChat iLink in n8n queue mode (main + workers, Postgres, Redis)', () => {
@@ -133,6 +136,77 @@ describe('WeChat iLink in n8n queue mode (main + workers, Postgres, Redis)', () 
     expect(orderRuns.map((e) => triggerItem(e)?.text)).toEqual(['an order of tea']);
     expect(ranOnWorkers([...orderRuns, ...(await allExecutions(stack.main, greetings, false))])).toBe(true);
     expect(starts(bot)).toBe(1);
+  });
+
+  it('Typing and Download Media run on the worker: typing finds the user\'s context token in Redis, the download reads the CDN', async () => {
+    const bot = sim.admin.createBot();
+    const credential = await simulatorCredential(stack.main, sim, bot, 'queue bot with media');
+    const trigger = 'WeChat iLink Trigger';
+    const workflow = await publish({
+      name: 'queue media and typing',
+      nodes: [
+        { id: 'c0000000-0000-4000-8000-000000000001', name: trigger, type: TRIGGER_TYPE, typeVersion: 1, position: [0, 0], parameters: { senders: 'everyone', messageTypes: ['image'] }, credentials: credentialOf(credential) },
+        // No context token given: the worker must know it from the state main wrote.
+        { id: 'c0000000-0000-4000-8000-000000000002', name: 'Typing', type: ACTION_TYPE, typeVersion: 1, position: [220, 0], parameters: { resource: 'typing', operation: 'start', userId: `={{ $('${trigger}').item.json.from }}`, contextToken: '' }, credentials: credentialOf(credential) },
+        { id: 'c0000000-0000-4000-8000-000000000003', name: 'Download', type: ACTION_TYPE, typeVersion: 1, position: [440, 0], parameters: { resource: 'media', operation: 'download', binaryPropertyName: 'data' }, credentials: credentialOf(credential) },
+        {
+          id: 'c0000000-0000-4000-8000-000000000004',
+          name: 'Reply',
+          type: ACTION_TYPE,
+          typeVersion: 1,
+          position: [660, 0],
+          parameters: {
+            resource: 'message',
+            operation: 'reply',
+            replyTo: `={{ $('${trigger}').item.json.from }}`,
+            contextToken: `={{ $('${trigger}').item.json.contextToken }}`,
+            text: '={{ "typing " + $json.typing + ", got " + $("Download").item.json.media.size + " bytes" }}',
+          },
+          credentials: credentialOf(credential),
+        },
+      ],
+      connections: {
+        [trigger]: { main: [[{ node: 'Download', type: 'main', index: 0 }]] },
+        Download: { main: [[{ node: 'Typing', type: 'main', index: 0 }]] },
+        Typing: { main: [[{ node: 'Reply', type: 'main', index: 0 }]] },
+      },
+    });
+    await waitFor('the bot to be polled', () => starts(bot) === 1, 30_000).catch(failWith);
+    const picture = Buffer.from(await renderQrPng('a picture for the worker'));
+    const imageItem = await sim.cdn.encryptAndStore(picture, { kind: 'image', fileName: 'picture.png' });
+    const picturePosted = sim.admin.injectMessage({ botId: bot.botId, from: ALICE, items: [imageItem] });
+    const [execution] = await stack.main.waitForExecutions(workflow, 1, 30_000).catch(failWith);
+    expect({ status: execution.status, error: execution.data?.resultData?.error?.message }).toEqual({ status: 'success', error: undefined });
+    expect(stack.workerThatRan(String(execution.id))).toBeDefined();
+    await waitFor('the reply', () => answers(bot, ALICE).length === 1);
+    expect(answers(bot, ALICE)).toEqual([expect.stringMatching(new RegExp(`^typing true, got ${picture.length} bytes$`))]);
+    expect(sim.admin.typingState(bot.botId, ALICE).status).toBeDefined();
+    // The typing ticket was asked for with Alice's context token, which only Redis could have given the worker.
+    const configs = sim.admin.requests({ endpoint: 'getConfig' }).filter((r) => (r.body as { ilink_user_id?: string }).ilink_user_id === ALICE);
+    expect(configs.map((r) => (r.body as { context_token?: string }).context_token)).toEqual([picturePosted.contextToken]);
+  });
+
+  it('"One at a Time" holds across the queue: three users at once, and the executions on the worker never overlap', async () => {
+    const bot = sim.admin.createBot();
+    const credential = await simulatorCredential(stack.main, sim, bot, 'queue bot one at a time');
+    const workflow = await publish({
+      name: 'queue one at a time',
+      nodes: [
+        { id: 'd0000000-0000-4000-8000-000000000001', name: 'WeChat iLink Trigger', type: TRIGGER_TYPE, typeVersion: 1, position: [0, 0], parameters: { senders: 'everyone' }, credentials: credentialOf(credential) },
+        { id: 'd0000000-0000-4000-8000-000000000002', name: 'Wait', type: 'n8n-nodes-base.wait', typeVersion: 1.1, position: [220, 0], parameters: { resume: 'timeInterval', amount: 1, unit: 'seconds' }, webhookId: 'd0000000-0000-4000-8000-0000000000aa' },
+        { id: 'd0000000-0000-4000-8000-000000000003', name: 'Reply', type: ACTION_TYPE, typeVersion: 1, position: [440, 0], parameters: { resource: 'message', operation: 'reply', replyTo: "={{ $('WeChat iLink Trigger').item.json.from }}", contextToken: "={{ $('WeChat iLink Trigger').item.json.contextToken }}", text: '=done' }, credentials: credentialOf(credential) },
+      ],
+      connections: {
+        'WeChat iLink Trigger': { main: [[{ node: 'Wait', type: 'main', index: 0 }]] },
+        Wait: { main: [[{ node: 'Reply', type: 'main', index: 0 }]] },
+      },
+    });
+    await waitFor('the bot to be polled', () => starts(bot) === 1, 30_000).catch(failWith);
+    for (const user of ['a@im.wechat', 'b@im.wechat', 'c@im.wechat']) sim.admin.injectMessage({ botId: bot.botId, from: user, text: 'go' });
+    await waitFor('three answers', () => answers(bot).length === 3, 60_000).catch(failWith);
+    const runs = (await stack.main.waitForExecutions(workflow, 3, 30_000)).sort((a, b) => Date.parse(String(a.startedAt)) - Date.parse(String(b.startedAt)));
+    expect(ranOnWorkers(runs)).toBe(true);
+    for (let i = 1; i < runs.length; i++) expect(Date.parse(String(runs[i].startedAt))).toBeGreaterThanOrEqual(Date.parse(String(runs[i - 1].stoppedAt)));
   });
 
   it('SIGKILL of the worker mid-stream, then of main: no message answered twice, each user in order, at most the running one lost per kill', async () => {

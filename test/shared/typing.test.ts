@@ -141,6 +141,17 @@ describe('sendtyping failing on the server (simulator faults)', () => {
     return { bot, client, contextToken, warnings, typingRequests: () => sim.admin.requests({ endpoint: 'sendTyping' }).length };
   }
 
+  test('sendTyping with the context token option left undefined uses the user\'s stored one', async () => {
+    const bot = sim.admin.createBot();
+    const { contextToken } = sim.admin.injectMessage({ botId: bot.botId, from: USER, text: 'hi' });
+    const client = new ILinkClient({ token: bot.token, botId: bot.botId, baseUrl: sim.apiBaseUrl, logger: { debug() {}, info() {}, warn() {}, error() {} } });
+    client.state.rememberContextToken(USER, contextToken);
+    // What a host passes when its "Context Token" field is empty.
+    expect(await client.sendTyping(USER, true, { contextToken: undefined })).toBe(true);
+    const asked = sim.admin.requests({ endpoint: 'getConfig' }).filter((r) => r.botId === bot.botId);
+    expect(asked.map((r) => (r.body as { context_token?: string }).context_token)).toEqual([contextToken]);
+  });
+
   test.each<[string, Omit<FaultSpec, 'endpoint' | 'count'>, RegExp]>([
     ['HTTP 503', { kind: 'http5xx', status: 503 }, /sendtyping: HTTP 503/],
     ['a reset connection', { kind: 'drop' }, /sendtyping: request failed/],
