@@ -7,6 +7,7 @@
 import { systemClock, type Clock } from './clock';
 import { silentLogger, type Logger } from './log';
 import { isAbortError, type Transport } from './transport';
+import type { BotState } from './store';
 import { TypingStatus, type GetConfigResponse } from './wire';
 
 export const TICKET_REFRESH_WINDOW_MS = 24 * 60 * 60 * 1000;
@@ -125,8 +126,11 @@ export class TypingIndicator {
     }
   }
 
-  /** Starts a keepalive; call stop() to send status 2. */
-  start(userId: string, options: TypingOptions & { intervalMs?: number } = {}): TypingKeepalive {
+  /**
+   * Starts a keepalive; call stop() to send status 2. `stillTyping`, asked
+   * before each repeat, ends the repeats when it answers false.
+   */
+  start(userId: string, options: TypingOptions & { intervalMs?: number; stillTyping?: () => Promise<boolean> } = {}): TypingKeepalive {
     const interval = options.intervalMs ?? TYPING_KEEPALIVE_MS;
     const stopper = new AbortController();
     const signal = options.signal ? AbortSignal.any([options.signal, stopper.signal]) : stopper.signal;
@@ -142,6 +146,7 @@ export class TypingIndicator {
       while (!signal.aborted) {
         await quietly(true, signal);
         await this.clock.sleep(interval, signal).catch(() => undefined);
+        if (!signal.aborted && options.stillTyping && !(await options.stillTyping().catch(() => true))) break;
       }
     })();
     return {
@@ -163,16 +168,19 @@ export interface TypingSessionOptions {
    * The bot state these sessions belong to: endTypingFor(state, user) ends
    * the user's session in every TypingSessions of that state, so a send by
    * any client of the bot (an n8n Reply on the trigger's bot) ends the
-   * "typing…" the trigger started.
+   * "typing…" the trigger started. When other processes share the state (n8n
+   * queue mode: the Reply runs on a worker), each keepalive first reads what
+   * they wrote, and a message they sent with the session's context token ends
+   * it too (within one keepalive interval).
    */
-  group?: object;
+  group?: BotState;
 }
 
 /** The TypingSessions of a bot state that have a session running (only those: a client per execution must not pile up here). */
-const runningByGroup = new WeakMap<object, Set<TypingSessions>>();
+const runningByGroup = new WeakMap<BotState, Set<TypingSessions>>();
 
-/** Ends the user's "typing…" wherever a client of this bot state started it (a message to them went out). */
-export async function endTypingFor(group: object, userId: string): Promise<void> {
+/** Ends the user's "typing…" wherever a client of this bot state (in this process) started it (a message to them went out). */
+export async function endTypingFor(group: BotState, userId: string): Promise<void> {
   const running = runningByGroup.get(group);
   if (running) await Promise.all([...running].map((sessions) => sessions.stop(userId)));
 }
@@ -204,7 +212,8 @@ export class TypingSessions {
       session.expiry = new AbortController();
     } else {
       const contextToken = options.contextToken ?? this.options.contextTokenOf?.(userId);
-      session = { keepalive: this.indicator.start(userId, { contextToken, intervalMs: this.options.intervalMs }), expiry: new AbortController() };
+      const stillTyping = this.answeredElsewhereCheck(userId, contextToken);
+      session = { keepalive: this.indicator.start(userId, { contextToken, intervalMs: this.options.intervalMs, stillTyping }), expiry: new AbortController() };
       this.sessions.set(userId, session);
       this.joinGroup();
     }
@@ -237,6 +246,19 @@ export class TypingSessions {
   /** Whether the user's "typing…" is on. */
   has(userId: string): boolean {
     return this.sessions.has(userId);
+  }
+
+  /** For a shared state: false once another process sent with this context token (the session then ends). */
+  private answeredElsewhereCheck(userId: string, contextToken: string | undefined): (() => Promise<boolean>) | undefined {
+    const state = this.options.group;
+    if (!state?.shared || !contextToken) return undefined;
+    const sentAtStart = state.budget(contextToken)?.sends ?? 0;
+    return async () => {
+      await state.refresh();
+      if ((state.budget(contextToken)?.sends ?? 0) <= sentAtStart) return true;
+      void this.stop(userId);
+      return false;
+    };
   }
 
   private joinGroup(): void {

@@ -13,6 +13,7 @@ import type { Message } from '../../shared/model';
 import { RedisStateStore, type RedisCommands } from '../../shared/redis-store';
 import { ReplyWindowError } from '../../shared/reply-window';
 import { BotState } from '../../shared/store';
+import { TypingSessions } from '../../shared/typing';
 import { startSimulator, type Simulator } from '../../simulator';
 import { startRedis, type RedisInstance } from '../harness/redis';
 import { until } from '../helpers/until';
@@ -171,6 +172,25 @@ test('two workers sending 6 messages each to one user at once: exactly 10 go out
   // Ten requests, ten delivered: none was refused by the server.
   expect(sim.admin.requests({ endpoint: 'sendMessage' })).toHaveLength(10);
   expect(texts(ALICE)).toHaveLength(10);
+});
+
+test('"typing…" that main shows ends when a worker replies with that message\'s token (at the next keepalive)', async () => {
+  const bot = sim.admin.createBot();
+  const main = await mainOn(bot);
+  const worker = await processOn(bot);
+  sim.admin.injectMessage({ botId: bot.botId, from: ALICE, text: 'hi' });
+  await until(() => main.received.length === 1);
+  const message = main.received[0];
+  const sessions = new TypingSessions(main.client.typing, { group: main.state, intervalMs: 30 });
+  stoppers.push(() => sessions.stopAll());
+  sessions.start(ALICE, { contextToken: message.contextToken });
+  await until(() => sim.admin.requests({ endpoint: 'sendTyping' }).length >= 4);
+  expect(sessions.has(ALICE)).toBe(true);
+
+  await worker.state.refresh();
+  await worker.client.reply(message, 'the answer');
+  await until(() => !sessions.has(ALICE));
+  await until(() => sim.admin.typingState(bot.botId, ALICE).status === 2);
 });
 
 test('what a worker queued for a user is sent by main when the user writes again, once', async () => {
