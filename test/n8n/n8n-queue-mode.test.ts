@@ -15,7 +15,7 @@ import { startN8nQueue, type N8nQueueStack } from '../harness/n8n-queue';
 import type { N8nExecution, N8nWorkflowInput } from '../harness/n8n';
 import { projectRoot } from '../harness/output';
 import { allExecutions, simulatorCredential, sleep, textOf, triggerItem, waitFor } from './n8n-fault-helpers';
-import { replyingWorkflow, sendTextToWorkflow } from './operations-workflows';
+import { replyingWorkflow, replyThenWaitWorkflow, sendTextToWorkflow } from './operations-workflows';
 import { ACTION_TYPE, CREDENTIAL_TYPE, TRIGGER_TYPE, type CredentialRef } from './workflows';
 
 jest.setTimeout(300_000);
@@ -184,6 +184,23 @@ describe('WeChat iLink in n8n queue mode (main + workers, Postgres, Redis)', () 
     // The typing ticket was asked for with Alice's context token, which only Redis could have given the worker.
     const configs = sim.admin.requests({ endpoint: 'getConfig' }).filter((r) => (r.body as { ilink_user_id?: string }).ilink_user_id === ALICE);
     expect(configs.map((r) => (r.body as { context_token?: string }).context_token)).toEqual([picturePosted.contextToken]);
+  });
+
+  it('"typing…" the trigger shows on main ends within one 5 s refresh after the Reply on the worker, long before the execution ends', async () => {
+    const bot = sim.admin.createBot();
+    const credential = await simulatorCredential(stack.main, sim, bot, 'queue bot typing');
+    const workflow = await publish(replyThenWaitWorkflow(credential, 12));
+    await waitFor('the bot to be polled', () => starts(bot) === 1, 30_000).catch(failWith);
+    sim.admin.injectMessage({ botId: bot.botId, from: ALICE, text: 'think' });
+    const typing = () => sim.admin.requests({ endpoint: 'sendTyping', botId: bot.botId }).map((r) => ({ status: (r.body as { status?: number }).status, time: r.time }));
+    const replyAt = (await waitFor('the reply', () => sim.admin.requests({ endpoint: 'sendMessage', botId: bot.botId })[0], 30_000).catch(failWith)).time;
+    const cancel = await waitFor('typing status 2', () => typing().find((t) => t.status === 2), 15_000).catch(failWith);
+    const [run] = await stack.main.waitForExecutions(workflow, 1, 30_000).catch(failWith);
+    expect(run.status).toBe('success');
+    expect(cancel.time - replyAt).toBeLessThan(5_000 + 1_500);
+    expect(Date.parse(String(run.stoppedAt)) - cancel.time).toBeGreaterThan(5_000);
+    // No keepalive after the cancel.
+    expect(typing().filter((t) => t.time > cancel.time)).toEqual([]);
   });
 
   it('"One at a Time" holds across the queue: three users at once, and the executions on the worker never overlap', async () => {

@@ -11,6 +11,7 @@
  * stamps (stoppedAt, a node's startTime), one clock on one machine.
  */
 import * as path from 'node:path';
+import { replyThenWaitWorkflow } from './operations-workflows';
 import { startSimulator, type Simulator } from '../../simulator';
 import type { BotInfo } from '../../simulator/state';
 import { startN8n, type N8nExecution, type N8nInstance, type N8nWorkflowInput } from '../harness/n8n';
@@ -46,14 +47,6 @@ function chain(name: string, nodes: Node[]): N8nWorkflowInput {
   for (let i = 0; i + 1 < nodes.length; i++) connections[nodes[i].name as string] = { main: [[{ node: nodes[i + 1].name, type: 'main', index: 0 }]] };
   return { name, nodes, connections };
 }
-
-/** Trigger (typing) → Reply "done: <text>" → Wait: the answer goes out early, the execution ends seconds later. */
-const replyThenWaitWorkflow = (ref: CredentialRef, waitSeconds: number) =>
-  chain('typing: reply, then wait', [
-    typingTrigger(ref),
-    node('Reply', ACTION_TYPE, 1, 220, { resource: 'message', operation: 'reply', text: '={{ "done: " + $json.text }}' }, { credentials: credentials(ref) }),
-    wait(440, waitSeconds),
-  ]);
 
 /** Trigger (typing) → Stop and Error: every execution fails, nothing is sent. */
 const failingWorkflow = (ref: CredentialRef) =>

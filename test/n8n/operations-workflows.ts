@@ -128,6 +128,15 @@ export function triggerOnlyWorkflow(ref: CredentialRef, name: string, parameters
  * Webhook {text, whenClosed?} → Send Text to a fixed user ID, with no context token given: the
  * node must find the user's token and window in the bot's shared state. Continue On Fail as asked.
  */
+/** Trigger (typing) → Reply "done: <text>" → Wait: the answer goes out early, the execution ends seconds later. */
+export function replyThenWaitWorkflow(ref: CredentialRef, waitSeconds: number): N8nWorkflowInput {
+  return chain('typing: reply, then wait', [
+    node(TRIGGER_NAME, TRIGGER_TYPE, 1, 0, { senders: 'everyone', options: { typingIndicator: true } }, { credentials: credentials(ref) }),
+    action(ref, 'Reply', 220, { resource: 'message', operation: 'reply', text: '={{ "done: " + $json.text }}' }),
+    node('Wait', 'n8n-nodes-base.wait', 1.1, 440, { resume: 'timeInterval', amount: waitSeconds, unit: 'seconds' }, { webhookId: uuid() }),
+  ]);
+}
+
 /** Trigger (its filter, `triggerParameters`) → Reply "<label>: <text>". */
 export function replyingWorkflow(ref: CredentialRef, label: string, triggerParameters: Record<string, unknown>): N8nWorkflowInput {
   return chain(`replying: ${label}`, [
