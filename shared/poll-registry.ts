@@ -150,11 +150,12 @@ function isStale(path: string, holder: LockRecord): boolean {
   if (holder.host !== hostname()) return ageMs(path) > LOCK_STALE_MS;
   // Our own PID but not in this process's registry: left by an earlier life of this PID (a restarted container).
   if (holder.pid === process.pid) return true;
-  if (!isAlive(holder.pid)) return true;
+  if (!isProcessAlive(holder.pid)) return true;
   return ageMs(path) > LOCK_STALE_MS;
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process of this machine with this PID runs (one we may not signal counts as running). */
+export function isProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

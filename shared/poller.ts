@@ -132,6 +132,8 @@ export class Poller {
   private readonly lanes: UserLanes<InboxEntry>;
   /** Set once stop() gave up on handlers still running: their late results are not recorded. */
   private abandoned = false;
+  /** Set when another process took over receiving for this bot (a shared state): the poller stops with it. */
+  private lostClaim: Error | undefined;
 
   constructor(options: PollerOptions) {
     this.options = options;
@@ -185,6 +187,8 @@ export class Poller {
   private async run(): Promise<void> {
     const signal = this.abort.signal;
     this.setStatus('starting');
+    const releaseClaim = await this.claimAcrossProcesses();
+    if (!releaseClaim) return;
     try {
       if (this.options.notify !== false) await this.notify('notifyStart');
       // What an earlier run fetched and did not finish goes first, in order.
@@ -229,6 +233,7 @@ export class Poller {
         }
         await this.accept(response);
       }
+      if (this.lostClaim) throw this.lostClaim;
     } finally {
       const stillRunning = await this.lanes.close(this.timings.stopGraceMs);
       if (stillRunning > 0) {
@@ -236,7 +241,27 @@ export class Poller {
         this.logger.warn(`${stillRunning} message handler(s) still running at stop; their messages stay in the inbox for the next start`);
       }
       if (this.options.notify !== false) await this.notify('notifyStop');
+      await releaseClaim();
       if (this.statusValue !== 'session-expired') this.setStatus('stopped');
+    }
+  }
+
+  /**
+   * With a state that other processes share (n8n queue mode), claims the bot
+   * among them too; undefined when stop() came first.
+   */
+  private async claimAcrossProcesses(): Promise<(() => Promise<void>) | undefined> {
+    const owner = this.options.exclusive?.owner ?? `a listener in process ${process.pid}`;
+    const onLost = (error: Error) => {
+      this.lostClaim = error;
+      this.abort.abort();
+    };
+    try {
+      return await this.options.state.claimReceiver(owner, onLost, this.abort.signal);
+    } catch (error) {
+      this.setStatus('stopped');
+      if (this.abort.signal.aborted) return undefined;
+      throw error;
     }
   }
 

@@ -11,6 +11,8 @@
  *   before that entry.
  * - `:lock:<user ID>`: held while a process sends to that user, so that the
  *   sends of two processes keep their order and never spend one budget twice.
+ * - `:receiver`: who polls the bot (one poller per bot, §10), a lease its
+ *   holder renews.
  *
  * Keys name the bot by its key (its ID, or a hash of its token): the token is
  * in no key and no value. The braces keep every key of a bot on one Redis
@@ -22,7 +24,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { hostname } from 'node:os';
 import { silentLogger, type Logger } from './log';
+import { isProcessAlive, PollerConflictError } from './poll-registry';
 import {
   applyChanges,
   emptySnapshot,
@@ -55,6 +59,8 @@ export interface RedisStateStoreOptions {
   lockPollMs?: number;
   /** Wait before a write that Redis refused is tried again. Default 1 s. */
   retryMs?: number;
+  /** How long the receiver claim lasts unless renewed (it is renewed while polling): the longest wait after a holder died elsewhere. Default 20 s. */
+  receiverLeaseMs?: number;
   logger?: Logger;
   /** The state to start from when Redis holds none for this bot yet (an upgrade from the state file). */
   seed?: () => BotStateSnapshot | undefined;
@@ -108,9 +114,25 @@ const RELEASE_SCRIPT = `if redis.call('GET', KEYS[1]) == ARGV[1] then return red
 
 type JournalEntry = [id: string, fields: string[]];
 
+/** Who holds the receiver claim (no secret: it names the owner, e.g. 'n8n workflow 12 "Orders"'). */
+interface ReceiverRecord {
+  owner: string;
+  host: string;
+  pid: number;
+  since: string;
+  id: string;
+}
+
+function receiverRecordOf(raw: string): ReceiverRecord | undefined {
+  const parsed = parseJson(raw) as Partial<ReceiverRecord> | undefined;
+  return typeof parsed?.owner === 'string' && typeof parsed.host === 'string' && typeof parsed.pid === 'number' ? (parsed as ReceiverRecord) : undefined;
+}
+
 export class RedisStateStore implements StateStore {
   private readonly redis: RedisCommands;
-  private readonly keys: { journal: string; snapshot: string; covers: string; lock: string };
+  private readonly keys: { journal: string; snapshot: string; covers: string; lock: string; receiver: string };
+  private readonly botKey: string;
+  private readonly receiverLeaseMs: number;
   private readonly writer = randomUUID();
   private readonly compactEvery: number;
   private readonly lockLeaseMs: number;
@@ -129,7 +151,9 @@ export class RedisStateStore implements StateStore {
   private constructor(options: RedisStateStoreOptions) {
     this.redis = options.redis;
     const base = `${options.prefix ?? 'wechat-ilink'}:{${safeAccountId(options.botKey)}}`;
-    this.keys = { journal: `${base}:journal`, snapshot: `${base}:snapshot`, covers: `${base}:covers`, lock: `${base}:lock:` };
+    this.keys = { journal: `${base}:journal`, snapshot: `${base}:snapshot`, covers: `${base}:covers`, lock: `${base}:lock:`, receiver: `${base}:receiver` };
+    this.botKey = options.botKey;
+    this.receiverLeaseMs = options.receiverLeaseMs ?? 20_000;
     this.compactEvery = options.compactEvery ?? 1000;
     this.lockLeaseMs = options.lockLeaseMs ?? 30_000;
     this.lockPollMs = options.lockPollMs ?? 20;
@@ -193,6 +217,44 @@ export class RedisStateStore implements StateStore {
         this.logger.warn(`could not release the send lock in Redis (it expires in ${this.lockLeaseMs} ms): ${messageOf(error)}`);
       });
     }
+  }
+
+  async claimReceiver(owner: string, onLost: (error: Error) => void, signal: AbortSignal): Promise<() => Promise<void>> {
+    const key = this.keys.receiver;
+    const lease = this.receiverLeaseMs;
+    const value = JSON.stringify({ owner, host: hostname(), pid: process.pid, since: new Date().toISOString(), id: randomUUID() } satisfies ReceiverRecord);
+    const started = Date.now();
+    while ((await this.redis.call('SET', key, value, 'NX', 'PX', lease)) !== 'OK') {
+      const raw = (await this.redis.call('GET', key)) as string | null;
+      const holder = raw ? receiverRecordOf(raw) : undefined;
+      if (raw && holder?.host === hostname() && !isProcessAlive(holder.pid)) {
+        // Left by a process of this machine that is gone (a crash, a SIGKILL): take it over.
+        await this.redis.call('EVAL', RELEASE_SCRIPT, 1, key, raw);
+        continue;
+      }
+      // A holder that died on another machine lets its lease run out; one still there after a whole lease renews it: it is alive.
+      if (raw && Date.now() - started > lease + lease / 4) {
+        throw new PollerConflictError(this.botKey, holder ? `${holder.owner}, process ${holder.pid} on ${holder.host} since ${holder.since}` : 'another process');
+      }
+      await sleep(Math.min(1000, lease / 4), undefined, { signal });
+    }
+    const renew = setInterval(() => {
+      this.redis.call('EVAL', RENEW_SCRIPT, 1, key, value, lease).then(
+        (renewed) => {
+          if (renewed === 1) return;
+          clearInterval(renew);
+          onLost(new PollerConflictError(this.botKey, 'another process took over receiving for this bot'));
+        },
+        (error: unknown) => this.logger.warn(`could not renew the receiver claim in Redis: ${messageOf(error)}`),
+      );
+    }, Math.max(1, Math.floor(lease / 4)));
+    renew.unref();
+    return async () => {
+      clearInterval(renew);
+      await this.redis.call('EVAL', RELEASE_SCRIPT, 1, key, value).catch((error: unknown) => {
+        this.logger.warn(`could not release the receiver claim in Redis (it expires in ${lease} ms): ${messageOf(error)}`);
+      });
+    };
   }
 
   /** Stops retrying writes (the process is shutting down); what was not written is lost with it. */

@@ -101,6 +101,14 @@ export interface StateStore {
   pull?(): Promise<RemoteChanges>;
   /** A store that several processes share: runs `work` while no other process works for this user. */
   exclusive?<T>(userId: string, work: () => Promise<T>, signal?: AbortSignal): Promise<T>;
+  /**
+   * A store that several processes share: claims receiving for the bot among
+   * them (one poller per bot, §10), waiting out a claim left by a process
+   * that died; rejects with PollerConflictError naming a live holder.
+   * `onLost` is called if another process takes the claim over later.
+   * Resolves with the release.
+   */
+  claimReceiver?(owner: string, onLost: (error: Error) => void, signal: AbortSignal): Promise<() => Promise<void>>;
 }
 
 /** What other processes changed: the changes in order, or a snapshot that replaces this process's view. */
@@ -494,6 +502,11 @@ export class BotState {
     } finally {
       this.applyingRemote = false;
     }
+  }
+
+  /** See StateStore.claimReceiver; nothing to claim unless other processes share the state. */
+  claimReceiver(owner: string, onLost: (error: Error) => void, signal: AbortSignal): Promise<() => Promise<void>> {
+    return this.store.claimReceiver ? this.store.claimReceiver(owner, onLost, signal) : Promise.resolve(async () => undefined);
   }
 
   /**

@@ -8,6 +8,9 @@
  */
 import Redis from 'ioredis';
 import { ILinkClient } from '../../shared/client';
+import { spawnSync } from 'node:child_process';
+import { hostname } from 'node:os';
+import { PollerConflictError } from '../../shared/poll-registry';
 import { Poller } from '../../shared/poller';
 import type { Message } from '../../shared/model';
 import { RedisStateStore, type RedisCommands } from '../../shared/redis-store';
@@ -237,6 +240,77 @@ test('a process that fell behind a compaction catches up from the snapshot; a re
   expect(view(restarted.state)).toEqual(view(main.state));
   expect(idle.client.replyWindow('user12@im.wechat')).toMatchObject({ sendsLeft: 9 });
   expect(Object.keys(main.state.snapshot().contextTokens)).toHaveLength(12);
+});
+
+describe('one receiver per bot across processes (the claim in Redis)', () => {
+  /** A poller of its own "process" (no in-process claim: only the one in Redis stands between them). */
+  async function pollerOn(bot: { token: string; botId: string }, owner: string, receiverLeaseMs: number) {
+    const store = await RedisStateStore.open({ redis: connect(), botKey: bot.botId, receiverLeaseMs });
+    const client = new ILinkClient({ token: bot.token, botId: bot.botId, baseUrl: sim.apiBaseUrl, state: new BotState(store), logger: quiet });
+    const received: string[] = [];
+    const statuses: string[] = [];
+    const poller = new Poller({
+      transport: client.transport,
+      state: client.state,
+      exclusive: { botKeys: [`${owner}-local`], owner },
+      handler: (m) => void received.push(m.text),
+      onStatus: (status) => statuses.push(status),
+      timings: { initialTimeoutMs: 500 },
+    });
+    const running = poller.start();
+    running.catch(() => undefined);
+    stoppers.push(() => poller.stop());
+    return { poller, running, received, statuses };
+  }
+
+  test('a second process is refused, naming the first, after one lease; once the first stops, it receives', async () => {
+    const bot = sim.admin.createBot();
+    const first = await pollerOn(bot, 'n8n main A', 400);
+    await until(() => first.statuses.includes('polling'));
+    const second = await pollerOn(bot, 'n8n main B', 400);
+    const refused = await second.running.then(
+      () => undefined,
+      (error: Error) => error,
+    );
+    expect(refused).toBeInstanceOf(PollerConflictError);
+    expect(refused?.message).toContain(`another receiver is already polling this bot (n8n main A, process ${process.pid} on `);
+    expect(second.statuses).toEqual(['starting', 'stopped']);
+    // The refused one never polled nor announced itself.
+    expect(sim.admin.notifications(bot.botId).filter((n) => n.kind === 'start')).toHaveLength(1);
+
+    sim.admin.injectMessage({ botId: bot.botId, from: ALICE, text: 'to A' });
+    await until(() => first.received.length === 1);
+    await first.poller.stop();
+    const third = await pollerOn(bot, 'n8n main C', 400);
+    await until(() => third.statuses.includes('polling'));
+    sim.admin.injectMessage({ botId: bot.botId, from: ALICE, text: 'to C' });
+    await until(() => third.received.length === 1);
+    expect([first.received, third.received]).toEqual([['to A'], ['to C']]);
+  });
+
+  test('a claim left by a dead process of this machine is taken over at once; one left on another machine when its lease runs out', async () => {
+    const bot = sim.admin.createBot();
+    const key = `wechat-ilink:{${bot.botId.replace(/[@.]/g, '-')}}:receiver`;
+    const dead = spawnSync(process.execPath, ['-e', '']).pid as number;
+    await connect().set(key, JSON.stringify({ owner: 'a killed main', host: hostname(), pid: dead, since: 'then', id: 'x' }), 'PX', 60_000);
+    const here = await pollerOn(bot, 'restarted main', 60_000);
+    await until(() => here.statuses.includes('polling'), 2_000);
+    await here.poller.stop();
+
+    await connect().set(key, JSON.stringify({ owner: 'a main elsewhere', host: 'another-host', pid: 1, since: 'then', id: 'y' }), 'PX', 300);
+    const after = await pollerOn(bot, 'new leader', 300);
+    await until(() => after.statuses.includes('polling'), 2_000);
+  });
+
+  test('a poller whose claim another process took over stops, with the conflict', async () => {
+    const bot = sim.admin.createBot();
+    const first = await pollerOn(bot, 'old leader', 200);
+    await until(() => first.statuses.includes('polling'));
+    const key = `wechat-ilink:{${bot.botId.replace(/[@.]/g, '-')}}:receiver`;
+    await connect().set(key, JSON.stringify({ owner: 'new leader', host: 'another-host', pid: 1, since: 'now', id: 'z' }), 'PX', 60_000);
+    await expect(first.running).rejects.toBeInstanceOf(PollerConflictError);
+    expect(first.statuses[first.statuses.length - 1]).toBe('stopped');
+  });
 });
 
 test('the bot token is in no key and no value in Redis', async () => {
