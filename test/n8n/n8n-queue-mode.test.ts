@@ -186,6 +186,39 @@ describe('WeChat iLink in n8n queue mode (main + workers, Postgres, Redis)', () 
     expect(configs.map((r) => (r.body as { context_token?: string }).context_token)).toEqual([picturePosted.contextToken]);
   });
 
+  it('a file the trigger downloads on main is read by the worker (binary data mode `database`)', async () => {
+    const bot = sim.admin.createBot();
+    const credential = await simulatorCredential(stack.main, sim, bot, 'queue bot with downloads');
+    const trigger = 'WeChat iLink Trigger';
+    const workflow = await publish({
+      name: 'queue trigger download',
+      nodes: [
+        { id: 'e0000000-0000-4000-8000-000000000001', name: trigger, type: TRIGGER_TYPE, typeVersion: 1, position: [0, 0], parameters: { senders: 'everyone', messageTypes: ['file'], options: { downloadMedia: true } }, credentials: credentialOf(credential) },
+        { id: 'e0000000-0000-4000-8000-000000000002', name: 'Extract', type: 'n8n-nodes-base.extractFromFile', typeVersion: 1, position: [220, 0], parameters: { operation: 'text', binaryPropertyName: 'data', destinationKey: 'content' } },
+        {
+          id: 'e0000000-0000-4000-8000-000000000003',
+          name: 'Reply',
+          type: ACTION_TYPE,
+          typeVersion: 1,
+          position: [440, 0],
+          parameters: { resource: 'message', operation: 'reply', replyTo: `={{ $('${trigger}').item.json.from }}`, contextToken: `={{ $('${trigger}').item.json.contextToken }}`, text: '={{ "read: " + $json.content }}' },
+          credentials: credentialOf(credential),
+        },
+      ],
+      connections: { [trigger]: { main: [[{ node: 'Extract', type: 'main', index: 0 }]] }, Extract: { main: [[{ node: 'Reply', type: 'main', index: 0 }]] } },
+    });
+    await waitFor('the bot to be polled', () => starts(bot) === 1, 30_000).catch(failWith);
+    const fileItem = await sim.cdn.encryptAndStore(Buffer.from('订单 42：两杯茶'), { kind: 'file', fileName: 'order.txt' });
+    sim.admin.injectMessage({ botId: bot.botId, from: ALICE, items: [fileItem] });
+    const [execution] = await stack.main.waitForExecutions(workflow, 1, 30_000).catch(failWith);
+    expect({ status: execution.status, error: execution.data?.resultData?.error?.message }).toEqual({ status: 'success', error: undefined });
+    expect(stack.workerThatRan(String(execution.id))).toBeDefined();
+    expect(triggerItem(execution)).toBeDefined();
+    expect(execution.data.resultData.runData[trigger][0].data.main[0][0].binary.data.id).toMatch(/^database:/);
+    await waitFor('the reply', () => answers(bot, ALICE).length === 1);
+    expect(answers(bot, ALICE)).toEqual(['read: 订单 42：两杯茶']);
+  });
+
   it('"typing…" the trigger shows on main ends within one 5 s refresh after the Reply on the worker, long before the execution ends', async () => {
     const bot = sim.admin.createBot();
     const credential = await simulatorCredential(stack.main, sim, bot, 'queue bot typing');
