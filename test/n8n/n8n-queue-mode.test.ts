@@ -15,14 +15,12 @@ import { startN8nQueue, type N8nQueueStack } from '../harness/n8n-queue';
 import type { N8nExecution, N8nWorkflowInput } from '../harness/n8n';
 import { projectRoot } from '../harness/output';
 import { allExecutions, simulatorCredential, sleep, textOf, triggerItem, waitFor } from './n8n-fault-helpers';
-import { replyingWorkflow, replyThenWaitWorkflow, sendTextToWorkflow } from './operations-workflows';
-import { ACTION_TYPE, CREDENTIAL_TYPE, TRIGGER_TYPE, type CredentialRef } from './workflows';
+import { action, chain, node, replyingWorkflow, replyThenWaitWorkflow, replyToTrigger, sendTextToWorkflow, TRIGGER_NAME, triggerNode } from './operations-workflows';
 
 jest.setTimeout(300_000);
 
 const ALICE = 'alice@im.wechat';
 const BOB = 'bob@im.wechat';
-const credentialOf = (ref: CredentialRef) => ({ [CREDENTIAL_TYPE]: { id: ref.id, name: ref.name } });
 const EXTENSION_DIR = process.env.WECHAT_ILINK_N8N_DIST ?? path.join(projectRoot, 'dist');
 
 describe('WeChat iLink in n8n queue mode (main + workers, Postgres, Redis)', () => {
@@ -141,36 +139,15 @@ describe('WeChat iLink in n8n queue mode (main + workers, Postgres, Redis)', () 
   it('Typing and Download Media run on the worker: typing finds the user\'s context token in Redis, the download reads the CDN', async () => {
     const bot = sim.admin.createBot();
     const credential = await simulatorCredential(stack.main, sim, bot, 'queue bot with media');
-    const trigger = 'WeChat iLink Trigger';
-    const workflow = await publish({
-      name: 'queue media and typing',
-      nodes: [
-        { id: 'c0000000-0000-4000-8000-000000000001', name: trigger, type: TRIGGER_TYPE, typeVersion: 1, position: [0, 0], parameters: { senders: 'everyone', messageTypes: ['image'] }, credentials: credentialOf(credential) },
+    const workflow = await publish(
+      chain('queue media and typing', [
+        triggerNode(credential, { messageTypes: ['image'] }),
+        action(credential, 'Download', 220, { resource: 'media', operation: 'download', binaryPropertyName: 'data' }),
         // No context token given: the worker must know it from the state main wrote.
-        { id: 'c0000000-0000-4000-8000-000000000002', name: 'Typing', type: ACTION_TYPE, typeVersion: 1, position: [220, 0], parameters: { resource: 'typing', operation: 'start', userId: `={{ $('${trigger}').item.json.from }}`, contextToken: '' }, credentials: credentialOf(credential) },
-        { id: 'c0000000-0000-4000-8000-000000000003', name: 'Download', type: ACTION_TYPE, typeVersion: 1, position: [440, 0], parameters: { resource: 'media', operation: 'download', binaryPropertyName: 'data' }, credentials: credentialOf(credential) },
-        {
-          id: 'c0000000-0000-4000-8000-000000000004',
-          name: 'Reply',
-          type: ACTION_TYPE,
-          typeVersion: 1,
-          position: [660, 0],
-          parameters: {
-            resource: 'message',
-            operation: 'reply',
-            replyTo: `={{ $('${trigger}').item.json.from }}`,
-            contextToken: `={{ $('${trigger}').item.json.contextToken }}`,
-            text: '={{ "typing " + $json.typing + ", got " + $("Download").item.json.media.size + " bytes" }}',
-          },
-          credentials: credentialOf(credential),
-        },
-      ],
-      connections: {
-        [trigger]: { main: [[{ node: 'Download', type: 'main', index: 0 }]] },
-        Download: { main: [[{ node: 'Typing', type: 'main', index: 0 }]] },
-        Typing: { main: [[{ node: 'Reply', type: 'main', index: 0 }]] },
-      },
-    });
+        action(credential, 'Typing', 440, { resource: 'typing', operation: 'start', userId: `={{ $('${TRIGGER_NAME}').item.json.from }}`, contextToken: '' }),
+        replyToTrigger(credential, 660, '={{ "typing " + $json.typing + ", got " + $("Download").item.json.media.size + " bytes" }}'),
+      ]),
+    );
     await waitFor('the bot to be polled', () => starts(bot) === 1, 30_000).catch(failWith);
     const picture = Buffer.from(await renderQrPng('a picture for the worker'));
     const imageItem = await sim.cdn.encryptAndStore(picture, { kind: 'image', fileName: 'picture.png' });
@@ -189,24 +166,13 @@ describe('WeChat iLink in n8n queue mode (main + workers, Postgres, Redis)', () 
   it('a file the trigger downloads on main is read by the worker (binary data mode `database`)', async () => {
     const bot = sim.admin.createBot();
     const credential = await simulatorCredential(stack.main, sim, bot, 'queue bot with downloads');
-    const trigger = 'WeChat iLink Trigger';
-    const workflow = await publish({
-      name: 'queue trigger download',
-      nodes: [
-        { id: 'e0000000-0000-4000-8000-000000000001', name: trigger, type: TRIGGER_TYPE, typeVersion: 1, position: [0, 0], parameters: { senders: 'everyone', messageTypes: ['file'], options: { downloadMedia: true } }, credentials: credentialOf(credential) },
-        { id: 'e0000000-0000-4000-8000-000000000002', name: 'Extract', type: 'n8n-nodes-base.extractFromFile', typeVersion: 1, position: [220, 0], parameters: { operation: 'text', binaryPropertyName: 'data', destinationKey: 'content' } },
-        {
-          id: 'e0000000-0000-4000-8000-000000000003',
-          name: 'Reply',
-          type: ACTION_TYPE,
-          typeVersion: 1,
-          position: [440, 0],
-          parameters: { resource: 'message', operation: 'reply', replyTo: `={{ $('${trigger}').item.json.from }}`, contextToken: `={{ $('${trigger}').item.json.contextToken }}`, text: '={{ "read: " + $json.content }}' },
-          credentials: credentialOf(credential),
-        },
-      ],
-      connections: { [trigger]: { main: [[{ node: 'Extract', type: 'main', index: 0 }]] }, Extract: { main: [[{ node: 'Reply', type: 'main', index: 0 }]] } },
-    });
+    const workflow = await publish(
+      chain('queue trigger download', [
+        triggerNode(credential, { messageTypes: ['file'], options: { downloadMedia: true } }),
+        node('Extract', 'n8n-nodes-base.extractFromFile', 1, 220, { operation: 'text', binaryPropertyName: 'data', destinationKey: 'content' }),
+        replyToTrigger(credential, 440, '={{ "read: " + $json.content }}'),
+      ]),
+    );
     await waitFor('the bot to be polled', () => starts(bot) === 1, 30_000).catch(failWith);
     const fileItem = await sim.cdn.encryptAndStore(Buffer.from('订单 42：两杯茶'), { kind: 'file', fileName: 'order.txt' });
     sim.admin.injectMessage({ botId: bot.botId, from: ALICE, items: [fileItem] });
@@ -214,7 +180,7 @@ describe('WeChat iLink in n8n queue mode (main + workers, Postgres, Redis)', () 
     expect({ status: execution.status, error: execution.data?.resultData?.error?.message }).toEqual({ status: 'success', error: undefined });
     expect(stack.workerThatRan(String(execution.id))).toBeDefined();
     expect(triggerItem(execution)).toBeDefined();
-    expect(execution.data.resultData.runData[trigger][0].data.main[0][0].binary.data.id).toMatch(/^database:/);
+    expect(execution.data.resultData.runData[TRIGGER_NAME][0].data.main[0][0].binary.data.id).toMatch(/^database:/);
     await waitFor('the reply', () => answers(bot, ALICE).length === 1);
     expect(answers(bot, ALICE)).toEqual(['read: 订单 42：两杯茶']);
   });
@@ -239,18 +205,13 @@ describe('WeChat iLink in n8n queue mode (main + workers, Postgres, Redis)', () 
   it('"One at a Time" holds across the queue: three users at once, and the executions on the worker never overlap', async () => {
     const bot = sim.admin.createBot();
     const credential = await simulatorCredential(stack.main, sim, bot, 'queue bot one at a time');
-    const workflow = await publish({
-      name: 'queue one at a time',
-      nodes: [
-        { id: 'd0000000-0000-4000-8000-000000000001', name: 'WeChat iLink Trigger', type: TRIGGER_TYPE, typeVersion: 1, position: [0, 0], parameters: { senders: 'everyone' }, credentials: credentialOf(credential) },
-        { id: 'd0000000-0000-4000-8000-000000000002', name: 'Wait', type: 'n8n-nodes-base.wait', typeVersion: 1.1, position: [220, 0], parameters: { resume: 'timeInterval', amount: 1, unit: 'seconds' }, webhookId: 'd0000000-0000-4000-8000-0000000000aa' },
-        { id: 'd0000000-0000-4000-8000-000000000003', name: 'Reply', type: ACTION_TYPE, typeVersion: 1, position: [440, 0], parameters: { resource: 'message', operation: 'reply', replyTo: "={{ $('WeChat iLink Trigger').item.json.from }}", contextToken: "={{ $('WeChat iLink Trigger').item.json.contextToken }}", text: '=done' }, credentials: credentialOf(credential) },
-      ],
-      connections: {
-        'WeChat iLink Trigger': { main: [[{ node: 'Wait', type: 'main', index: 0 }]] },
-        Wait: { main: [[{ node: 'Reply', type: 'main', index: 0 }]] },
-      },
-    });
+    const workflow = await publish(
+      chain('queue one at a time', [
+        triggerNode(credential),
+        node('Wait', 'n8n-nodes-base.wait', 1.1, 220, { resume: 'timeInterval', amount: 1, unit: 'seconds' }, { webhookId: 'd0000000-0000-4000-8000-0000000000aa' }),
+        replyToTrigger(credential, 440, '=done'),
+      ]),
+    );
     await waitFor('the bot to be polled', () => starts(bot) === 1, 30_000).catch(failWith);
     for (const user of ['a@im.wechat', 'b@im.wechat', 'c@im.wechat']) sim.admin.injectMessage({ botId: bot.botId, from: user, text: 'go' });
     await waitFor('three answers', () => answers(bot).length === 3, 60_000).catch(failWith);

@@ -20,16 +20,16 @@ function credentials(ref: CredentialRef) {
   return { [CREDENTIAL_TYPE]: { id: ref.id, name: ref.name } };
 }
 
-function node(name: string, type: string, typeVersion: number, x: number, parameters: Record<string, unknown>, extra: Node = {}): Node {
+export function node(name: string, type: string, typeVersion: number, x: number, parameters: Record<string, unknown>, extra: Node = {}): Node {
   return { id: uuid(), name, type, typeVersion, position: [x, 0], parameters, ...extra };
 }
 
-function action(ref: CredentialRef, name: string, x: number, parameters: Record<string, unknown>, extra: Node = {}): Node {
+export function action(ref: CredentialRef, name: string, x: number, parameters: Record<string, unknown>, extra: Node = {}): Node {
   return node(name, ACTION_TYPE, 1, x, parameters, { credentials: credentials(ref), ...extra });
 }
 
 /** A straight line of nodes, each feeding the next. */
-function chain(name: string, nodes: Node[]): N8nWorkflowInput {
+export function chain(name: string, nodes: Node[]): N8nWorkflowInput {
   const connections: Record<string, unknown> = {};
   for (let i = 0; i + 1 < nodes.length; i++) {
     connections[nodes[i].name as string] = { main: [[{ node: nodes[i + 1].name, type: 'main', index: 0 }]] };
@@ -128,6 +128,22 @@ export function triggerOnlyWorkflow(ref: CredentialRef, name: string, parameters
  * Webhook {text, whenClosed?} → Send Text to a fixed user ID, with no context token given: the
  * node must find the user's token and window in the bot's shared state. Continue On Fail as asked.
  */
+/** The trigger node, with its parameters (default: everyone's messages). */
+export function triggerNode(ref: CredentialRef, parameters: Record<string, unknown> = {}): Node {
+  return node(TRIGGER_NAME, TRIGGER_TYPE, 1, 0, { senders: 'everyone', ...parameters }, { credentials: credentials(ref) });
+}
+
+/** A Reply to the trigger's message from anywhere down the line (its sender and context token read from the trigger's item). */
+export function replyToTrigger(ref: CredentialRef, x: number, text: string): Node {
+  return action(ref, 'Reply', x, {
+    resource: 'message',
+    operation: 'reply',
+    replyTo: `={{ $('${TRIGGER_NAME}').item.json.from }}`,
+    contextToken: `={{ $('${TRIGGER_NAME}').item.json.contextToken }}`,
+    text,
+  });
+}
+
 /** Trigger (typing) → Reply "done: <text>" → Wait: the answer goes out early, the execution ends seconds later. */
 export function replyThenWaitWorkflow(ref: CredentialRef, waitSeconds: number): N8nWorkflowInput {
   return chain('typing: reply, then wait', [

@@ -76,6 +76,16 @@ async function mainOn(bot: { token: string; botId: string }, options: { redis?: 
   return { ...main, received };
 }
 
+/** Main polling and a worker on one bot, after Alice's first message reached main. */
+async function aliceWroteToMain() {
+  const bot = sim.admin.createBot();
+  const main = await mainOn(bot);
+  const worker = await processOn(bot);
+  sim.admin.injectMessage({ botId: bot.botId, from: ALICE, text: 'hi' });
+  await until(() => main.received.length === 1);
+  return { bot, main, worker, message: main.received[0] };
+}
+
 const texts = (user: string) => sim.admin.sentMessages({ to: user }).map((s) => s.msg.item_list?.[0]?.text_item?.text);
 
 test('a fetched message is in Redis before the handler sees it: while Redis holds the write back, the handler waits', async () => {
@@ -125,12 +135,7 @@ test('a fetched message is in Redis before the handler sees it: while Redis hold
 });
 
 test('a worker replies with the token and window main recorded, and main sees the budget the worker spent', async () => {
-  const bot = sim.admin.createBot();
-  const main = await mainOn(bot);
-  const worker = await processOn(bot);
-  sim.admin.injectMessage({ botId: bot.botId, from: ALICE, text: 'hi' });
-  await until(() => main.received.length === 1);
-  const message = main.received[0];
+  const { bot, main, worker, message } = await aliceWroteToMain();
 
   await worker.state.refresh();
   expect(worker.client.replyWindow(ALICE)).toMatchObject({ open: true, known: true, sendsLeft: 10 });
@@ -178,12 +183,7 @@ test('two workers sending 6 messages each to one user at once: exactly 10 go out
 });
 
 test('"typing…" that main shows ends when a worker replies with that message\'s token (at the next keepalive)', async () => {
-  const bot = sim.admin.createBot();
-  const main = await mainOn(bot);
-  const worker = await processOn(bot);
-  sim.admin.injectMessage({ botId: bot.botId, from: ALICE, text: 'hi' });
-  await until(() => main.received.length === 1);
-  const message = main.received[0];
+  const { bot, main, worker, message } = await aliceWroteToMain();
   const sessions = new TypingSessions(main.client.typing, { group: main.state, intervalMs: 30 });
   stoppers.push(() => sessions.stopAll());
   sessions.start(ALICE, { contextToken: message.contextToken });
