@@ -146,6 +146,7 @@ export class RedisStateStore implements StateStore {
   private entriesSinceSnapshot = 0;
   private stored = false;
   private writing: Promise<void> = Promise.resolve();
+  private pulling: Promise<unknown> = Promise.resolve();
   private closed = false;
 
   private constructor(options: RedisStateStoreOptions) {
@@ -183,7 +184,14 @@ export class RedisStateStore implements StateStore {
     return this.writing;
   }
 
-  async pull(): Promise<RemoteChanges> {
+  pull(): Promise<RemoteChanges> {
+    // One at a time: two reads from the same position would hand the same changes over twice.
+    const next = this.pulling.then(() => this.pullOnce());
+    this.pulling = next.catch(() => undefined);
+    return next;
+  }
+
+  private async pullOnce(): Promise<RemoteChanges> {
     await this.durable();
     const changes: StateChange[] = [];
     const caughtUp = await this.readOn((entry) => {

@@ -196,6 +196,13 @@ test('"typing…" that main shows ends when a worker replies with that message\'
   await until(() => sim.admin.typingState(bot.botId, ALICE).status === 2);
 });
 
+test('refreshes at the same time hand each change over once', async () => {
+  const { main, worker, message } = await aliceWroteToMain();
+  await worker.client.reply(message, ['one', 'two', 'three']);
+  await Promise.all([main.state.refresh(), main.state.refresh(), main.state.refresh()]);
+  expect(main.client.replyWindow(ALICE).sendsLeft).toBe(7);
+});
+
 test('what a worker queued for a user is sent by main when the user writes again, once', async () => {
   const bot = sim.admin.createBot();
   const main = await mainOn(bot);
