@@ -2,7 +2,7 @@
 import * as path from 'node:path';
 import { projectRoot } from './harness-loader';
 
-export const PARTS = ['media', 'ceiling', 'bare', 'core', 'node-red', 'n8n', 'idle'] as const;
+export const PARTS = ['media', 'ceiling', 'bare', 'core', 'node-red', 'n8n', 'idle', 'n8n-queue'] as const;
 export type Part = (typeof PARTS)[number];
 
 export function envInt(name: string, fallback: number, min = 1): number {

@@ -44,14 +44,21 @@ export interface N8nSession {
   stop(): Promise<void>;
 }
 
-/** Trigger → Reply with the message's own text, so the echo matches the benchmark's tags. */
-function echoWorkflow(credential: { id: string; name: string }) {
+/** The trigger's Processing option: 'oneAtATime' (its default: one execution at a time per bot) or 'parallel'. */
+export type TriggerProcessing = 'oneAtATime' | 'parallel';
+
+/**
+ * Trigger → Reply with the message's own text, so the echo matches the benchmark's tags.
+ * Processing 'oneAtATime' leaves the trigger's options empty (its default), as before.
+ */
+export function echoWorkflow(credential: { id: string; name: string }, processing: TriggerProcessing = 'oneAtATime') {
   const credentials = { [CREDENTIAL_TYPE]: credential };
+  const triggerParameters = processing === 'oneAtATime' ? { senders: 'everyone' } : { senders: 'everyone', options: { processing } };
   return {
-    name: 'bench echo',
+    name: `bench echo${processing === 'oneAtATime' ? '' : ` (${processing})`}`,
     settings: { executionOrder: 'v1' },
     nodes: [
-      { id: 'b0000000-0000-4000-8000-000000000001', name: TRIGGER, type: 'CUSTOM.weChatIlinkTrigger', typeVersion: 1, position: [0, 0], parameters: { senders: 'everyone' }, credentials },
+      { id: 'b0000000-0000-4000-8000-000000000001', name: TRIGGER, type: 'CUSTOM.weChatIlinkTrigger', typeVersion: 1, position: [0, 0], parameters: triggerParameters, credentials },
       {
         id: 'b0000000-0000-4000-8000-000000000002',
         name: 'Reply',
@@ -72,7 +79,7 @@ interface NodeRun {
   data?: { main?: Array<Array<{ json?: { messageId?: string; receivedAt?: string } }>> };
 }
 
-interface ExecutionRow {
+export interface ExecutionRow {
   id: string;
   status: string;
   startedAt?: string;
@@ -81,7 +88,7 @@ interface ExecutionRow {
 }
 
 /** All executions of the workflow, newest first, through the public API's cursor pages. */
-async function executions(n8n: N8nHandle, workflowId: string, includeData: boolean, max: number): Promise<ExecutionRow[]> {
+export async function executions(n8n: N8nHandle, workflowId: string, includeData: boolean, max: number): Promise<ExecutionRow[]> {
   const rows: ExecutionRow[] = [];
   let cursor: string | undefined;
   do {
@@ -108,31 +115,42 @@ async function waitFor(what: string, probe: () => boolean, timeoutMs: number): P
  * N8N_CONCURRENCY_PRODUCTION_LIMIT, DB_SQLITE_POOL_SIZE, EXECUTIONS_DATA_SAVE_ON_SUCCESS):
  * the harness starts n8n with a clean environment, so these are passed on explicitly.
  */
-function n8nSettingsFromEnv(): Record<string, string> {
+export function n8nSettingsFromEnv(): Record<string, string> {
   const passed = Object.entries(process.env).filter(([name, value]) => /^(N8N_|DB_|EXECUTIONS_)/.test(name) && value !== undefined);
   if (passed.length) log(`  n8n settings from the environment: ${passed.map(([name, value]) => `${name}=${value}`).join(' ')}`);
   return Object.fromEntries(passed) as Record<string, string>;
 }
 
 export async function startN8nEcho(sim: Simulator, botId: string): Promise<N8nSession> {
-  const bot = sim.admin.bots().find((b) => b.botId === botId)!;
   const env = n8nSettingsFromEnv();
   // No --cpu-prof-name: the task runner child inherits NODE_OPTIONS and needs its own file name.
   if (CPU_PROF) env.NODE_OPTIONS = `--cpu-prof --cpu-prof-dir=${PROF_DIR}`;
   const n8n = await loadN8nHarness().startN8n({ customExtensionDirs: [path.join(projectRoot, 'dist')], name: 'bench-n8n', env, startTimeoutMs: 90_000 });
   try {
-    const credential = await n8n.createCredential('bench bot', CREDENTIAL_TYPE, { baseUrl: sim.apiBaseUrl, botToken: bot.token, botId: bot.botId, ownerUserId: bot.ownerUserId });
-    const workflow = await n8n.createWorkflow(echoWorkflow(credential));
-    await n8n.publishWorkflow(workflow.id);
-    await waitFor('the trigger to start polling', () => sim.admin.notifications(botId).some((n) => n.kind === 'start'), 30_000);
-    return { n8n, workflowId: workflow.id, pid: hostRootPid(path.dirname(n8n.logFile)), stop: () => n8n.stop() };
+    const workflowId = await publishEchoWorkflow(n8n, sim, botId);
+    return { n8n, workflowId, pid: hostRootPid(path.dirname(n8n.logFile)), stop: () => n8n.stop() };
   } catch (error) {
     await n8n.stop().catch(() => undefined);
     throw error;
   }
 }
 
-export async function runN8nEcho(sim: Simulator, botId: string, session: N8nSession): Promise<N8nResult> {
+/** A credential for the simulator's bot and the echo workflow, published; resolves once the trigger polls. */
+export async function publishEchoWorkflow(n8n: N8nHandle, sim: Simulator, botId: string, processing: TriggerProcessing = 'oneAtATime'): Promise<string> {
+  const bot = sim.admin.bots().find((b) => b.botId === botId)!;
+  const credential = await n8n.createCredential(`bench bot ${botId}`, CREDENTIAL_TYPE, { baseUrl: sim.apiBaseUrl, botToken: bot.token, botId: bot.botId, ownerUserId: bot.ownerUserId });
+  const workflow = await n8n.createWorkflow(echoWorkflow(credential, processing));
+  await n8n.publishWorkflow(workflow.id);
+  await waitFor('the trigger to start polling', () => sim.admin.notifications(botId).some((n) => n.kind === 'start'), 30_000);
+  return workflow.id;
+}
+
+/**
+ * Latency (N8N_LATENCY_COUNT sequential), poll → start from the executions, then the
+ * burst (N8N_BURST from USERS users). `tag` prefixes the texts and the log lines
+ * (bench/n8n-queue.ts runs this once per configuration, each on its own bot).
+ */
+export async function runN8nEcho(sim: Simulator, botId: string, session: Pick<N8nSession, 'n8n' | 'workflowId'>, tag = 'n8n'): Promise<N8nResult> {
   const { n8n, workflowId } = session;
   const notes: string[] = [];
   const deliveredAt = new Map<string, number>();
@@ -140,8 +158,8 @@ export async function runN8nEcho(sim: Simulator, botId: string, session: N8nSess
     for (const id of d.messageIds) if (!deliveredAt.has(id)) deliveredAt.set(id, d.time);
   });
   try {
-    log(`  n8n: latency, ${N8N_LATENCY_COUNT} sequential messages (+ warm-up)…`);
-    const latency = await measureLatency(sim, botId, 'n8n-lat', N8N_LATENCY_COUNT);
+    log(`  ${tag}: latency, ${N8N_LATENCY_COUNT} sequential messages (+ warm-up)…`);
+    const latency = await measureLatency(sim, botId, `${tag}-lat`, N8N_LATENCY_COUNT);
     log(`    round trip p50 ${latency.p50.toFixed(2)} ms, p99 ${latency.p99.toFixed(2)} ms${latency.errors.length ? ` (${latency.errors.join('; ')})` : ''}`);
 
     // Before the burst, so that these are the newest executions. Finished ones only: the last may still be saving.
@@ -176,9 +194,9 @@ export async function runN8nEcho(sim: Simulator, botId: string, session: N8nSess
     const pollToStart = distribution(toStart);
     log(`    poll response → execution startedAt p50 ${pollToStart.p50} ms, p90 ${pollToStart.p90} ms, p99 ${pollToStart.p99} ms (${pollToStart.samples} paired)`);
 
-    log(`  n8n: burst of ${N8N_BURST} messages from ${USERS} users…`);
-    const tap = new SentTap(sim, botId, 'n8n-burst', N8N_BURST, BURST_BOUND_MS + 10_000);
-    const burst = await measureBurst(sim, botId, () => tap.count, () => tap.lastAt, 'n8n-burst', N8N_BURST, STALL_MS);
+    log(`  ${tag}: burst of ${N8N_BURST} messages from ${USERS} users…`);
+    const tap = new SentTap(sim, botId, `${tag}-burst`, N8N_BURST, BURST_BOUND_MS + 10_000);
+    const burst = await measureBurst(sim, botId, () => tap.count, () => tap.lastAt, `${tag}-burst`, N8N_BURST, STALL_MS);
     log(`    ${burst.rate.toFixed(0)} msg/s (${burst.done} in ${burst.seconds.toFixed(2)} s)${burst.note ? ` — ${burst.note}` : ''}`);
 
     if (burst.note) notes.push(`burst: ${burst.note}`);
@@ -204,7 +222,7 @@ export async function runN8nEcho(sim: Simulator, botId: string, session: N8nSess
   }
 }
 
-function n8nVersion(): string {
+export function n8nVersion(): string {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return (require(path.join(projectRoot, '.hosts', 'n8n', 'node_modules', 'n8n', 'package.json')) as { version: string }).version;

@@ -14,6 +14,11 @@
  *   n8n       a real n8n 2.41 with an active Trigger → Reply workflow (bench/n8n.ts),
  *             also poll response → execution start
  *   idle      CPU of idle receivers over BENCH_IDLE_SECONDS (default 60)
+ *   n8n-queue n8n in queue mode (bench/n8n-queue.ts: Postgres + Redis + main + workers),
+ *             the n8n part's workflow and counts with 1, 2, then 1 again worker(s), trigger
+ *             Processing "One at a Time" and "In Parallel"; beside the n8n part's figures
+ *             when both run (BENCH_ONLY=n8n,n8n-queue). Needs Postgres and redis-server
+ *             (scripts/hosts/install-queue-mode.sh)
  *
  * bare, core and node-red run in BENCH_ROUNDS (5) alternating rounds: each
  * client starts once, then every round measures bare, core, Node-RED in turn
@@ -46,6 +51,7 @@ import { CEILING_BURST, CPU_PROF, enabled, IDLE_SECONDS, PARTS, PROF_DIR, ROUND_
 import { loadNodeRedHarness, projectRoot, type FlowNode, type NodeRedHandle } from './harness-loader';
 import { echoRun, log, measureBurst, msSince, now } from './measure';
 import { runN8nEcho, startN8nEcho, type N8nSession } from './n8n';
+import { queueRows, runN8nQueue, writeQueueSection, type N8nQueueResults } from './n8n-queue';
 import { hostRootPid, idleCpu, processTarget, settle, treeTarget, type CpuTarget } from './proc-cpu';
 import { buildRoundsTable, buildTable, hardware, printTable, resultsPath, writeResults, type Results, type RoundHost } from './report';
 
@@ -153,6 +159,7 @@ async function main(): Promise<void> {
   const clients: ClientProc[] = [];
   let red: NodeRedHandle | undefined;
   let n8n: N8nSession | undefined;
+  let queue: N8nQueueResults | undefined;
   try {
     if (enabled('ceiling')) {
       log('\n[ceiling] simulator alone');
@@ -290,6 +297,26 @@ async function main(): Promise<void> {
         for (const [name, value] of idleEmpty) log(`  ${name} with nothing active: ${fmtPct(value)} of one core`);
       }
     }
+
+    if (enabled('n8n-queue')) {
+      // Last, after idle; the regular n8n has done its parts and would only poll beside the queue stack.
+      if (n8n) {
+        await n8n.stop().catch(() => undefined);
+        n8n = undefined;
+      }
+      log('\n[n8n-queue] n8n queue mode: Postgres + Redis + main + workers, WeChat iLink Trigger → Reply');
+      try {
+        queue = await runN8nQueue();
+        // A row that stalled or lost echoes is a finding, not a figure: it fails the run as an error does.
+        for (const run of queue.runs) {
+          const problems = [...(run.error ? [run.error] : []), ...(run.result?.latency.errors ?? []), ...(run.result?.burst.note ? [run.result.burst.note] : [])];
+          if (problems.length) results.errors.push(`n8n-queue ${run.workers} worker(s)${run.again ? ' again' : ''}, ${run.processing}: ${problems.join('; ')}`);
+        }
+      } catch (error) {
+        results.errors.push(`n8n-queue: ${(error as Error).stack ?? String(error)}`);
+        log(`  ERROR: ${(error as Error).message}`);
+      }
+    }
   } catch (error) {
     results.errors.push((error as Error).stack ?? String(error));
     log(`\nERROR: ${(error as Error).message}`);
@@ -311,6 +338,12 @@ async function main(): Promise<void> {
     printTable(roundRows);
   }
   writeResults(results, rows, roundRows, loadBefore, loadAfter);
+  if (queue) {
+    const queueTable = queueRows(results.n8n, queue);
+    log('\nn8n queue mode (rows in the order measured)');
+    printTable(queueTable);
+    writeQueueSection(queueTable, queue);
+  }
   log(`\nWrote ${resultsPath()}`);
   if (results.errors.length) {
     for (const e of results.errors) log(`error: ${e}`);
