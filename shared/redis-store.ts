@@ -213,17 +213,13 @@ export class RedisStateStore implements StateStore {
       await sleep(this.lockPollMs, undefined, { signal });
     }
     // A send that waits out a rate limit can take two minutes: the lease is renewed while it runs.
-    const renew = setInterval(() => {
-      this.redis.call('EVAL', RENEW_SCRIPT, 1, key, holder, this.lockLeaseMs).catch((error: unknown) => this.logger.warn(`could not renew the send lock in Redis: ${messageOf(error)}`));
-    }, Math.max(1, Math.floor(this.lockLeaseMs / 3)));
-    renew.unref();
+    const release = this.keepLease(key, holder, this.lockLeaseMs, 'send lock', () => {
+      this.logger.warn(`the send lock for a user ran out while its send went on (Redis did not answer for ${this.lockLeaseMs} ms): another process may send to that user meanwhile`);
+    });
     try {
       return await work();
     } finally {
-      clearInterval(renew);
-      await this.redis.call('EVAL', RELEASE_SCRIPT, 1, key, holder).catch((error: unknown) => {
-        this.logger.warn(`could not release the send lock in Redis (it expires in ${this.lockLeaseMs} ms): ${messageOf(error)}`);
-      });
+      await release();
     }
   }
 
@@ -246,21 +242,31 @@ export class RedisStateStore implements StateStore {
       }
       await sleep(Math.min(1000, lease / 4), undefined, { signal });
     }
+    return this.keepLease(key, value, lease, 'receiver claim', () => {
+      onLost(new PollerConflictError(this.botKey, 'another process took over receiving for this bot'));
+    });
+  }
+
+  /**
+   * Renews a lease this process holds, at a quarter of its length, until the returned function releases it.
+   * `onLost` hears once that the key no longer holds `value` (it ran out, or another process took it).
+   */
+  private keepLease(key: string, value: string, leaseMs: number, what: string, onLost: () => void): () => Promise<void> {
     const renew = setInterval(() => {
-      this.redis.call('EVAL', RENEW_SCRIPT, 1, key, value, lease).then(
+      this.redis.call('EVAL', RENEW_SCRIPT, 1, key, value, leaseMs).then(
         (renewed) => {
           if (renewed === 1) return;
           clearInterval(renew);
-          onLost(new PollerConflictError(this.botKey, 'another process took over receiving for this bot'));
+          onLost();
         },
-        (error: unknown) => this.logger.warn(`could not renew the receiver claim in Redis: ${messageOf(error)}`),
+        (error: unknown) => this.logger.warn(`could not renew the ${what} in Redis: ${messageOf(error)}`),
       );
-    }, Math.max(1, Math.floor(lease / 4)));
+    }, Math.max(1, Math.floor(leaseMs / 4)));
     renew.unref();
     return async () => {
       clearInterval(renew);
       await this.redis.call('EVAL', RELEASE_SCRIPT, 1, key, value).catch((error: unknown) => {
-        this.logger.warn(`could not release the receiver claim in Redis (it expires in ${lease} ms): ${messageOf(error)}`);
+        this.logger.warn(`could not release the ${what} in Redis (it expires in ${leaseMs} ms): ${messageOf(error)}`);
       });
     };
   }

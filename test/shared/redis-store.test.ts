@@ -320,6 +320,37 @@ describe('one receiver per bot across processes (the claim in Redis)', () => {
   });
 });
 
+describe('the per-user send lock', () => {
+  test('is renewed while a send runs longer than its lease: a second process waits for the whole send', async () => {
+    const bot = sim.admin.createBot();
+    const options = { botKey: bot.botId, lockLeaseMs: 120, lockPollMs: 5, logger: quiet };
+    const first = await RedisStateStore.open({ redis: connect(), ...options });
+    const second = await RedisStateStore.open({ redis: connect(), ...options });
+    const events: string[] = [];
+    const long = first.exclusive(ALICE, async () => {
+      events.push('first starts');
+      await new Promise((resolve) => setTimeout(resolve, 600)); // five leases
+      events.push('first ends');
+    });
+    await until(() => events.length === 1);
+    await second.exclusive(ALICE, async () => void events.push('second runs'));
+    await long;
+    expect(events).toEqual(['first starts', 'first ends', 'second runs']);
+  });
+
+  test('a lock that ran out while its send went on is reported, not silently shared', async () => {
+    const bot = sim.admin.createBot();
+    const warnings: string[] = [];
+    const store = await RedisStateStore.open({ redis: connect(), botKey: bot.botId, lockLeaseMs: 100, logger: { ...quiet, warn: (m: string) => void warnings.push(m) } });
+    const key = `wechat-ilink:{${bot.botId.replace(/[@.]/g, '-')}}:lock:${ALICE}`;
+    await store.exclusive(ALICE, async () => {
+      await connect().del(key); // as if Redis had lost it, or it had run out
+      await until(() => warnings.length > 0, 2_000);
+    });
+    expect(warnings).toEqual([expect.stringContaining('the send lock for a user ran out while its send went on')]);
+  });
+});
+
 test('the bot token is in no key and no value in Redis', async () => {
   const bot = sim.admin.createBot();
   const main = await mainOn(bot);
