@@ -331,7 +331,11 @@ export class MessageSender {
    */
   private inOrder<T>(recipient: string, work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     const previous = this.chains.get(recipient) ?? Promise.resolve();
-    const turn = () => this.state.forUser(recipient, work, signal);
+    const turn = () => {
+      // Cancelled while it waited its turn: it neither goes out nor lands in the outbox.
+      signal?.throwIfAborted();
+      return this.state.forUser(recipient, work, signal);
+    };
     const run = previous.then(turn, turn);
     const tail = run.catch(() => undefined);
     this.chains.set(recipient, tail);

@@ -186,6 +186,26 @@ test('"rate limited" is waited out with growing delays on the clock (same client
   await stop();
 });
 
+test('a send cancelled while it waits behind another send to the same user neither goes out nor lands in the outbox', async () => {
+  const clock = new ManualClock(Date.now());
+  const { client, write, stop } = await setup({ clock });
+  await write(ALICE, 'hi');
+  for (let i = 1; i <= 9; i++) await client.send(ALICE, `n${i}`);
+  // The 10th waits out a rate limit; the 11th (the budget then spent) would be queued behind it.
+  sim.admin.injectFault({ endpoint: 'sendMessage', kind: 'rate-limited', count: 1 });
+  const tenth = client.send(ALICE, 'n10');
+  expect(await clock.waitForSleep(1)).toEqual([2_000]);
+  const controller = new AbortController();
+  const eleventh = rejection(client.send(ALICE, 'n11', { whenClosed: 'queue', signal: controller.signal }));
+  controller.abort();
+  clock.advance(2_000);
+  await tenth;
+  expect((await eleventh).name).toBe('AbortError');
+  expect(client.state.outbox(ALICE)).toEqual([]);
+  expect(textsTo(ALICE)).toEqual([...Array.from({ length: 9 }, (_, i) => `n${i + 1}`), 'n10']);
+  await stop();
+});
+
 test('the parts of two sends to one user never interleave; another user is not held up', async () => {
   const { client, write, stop } = await setup();
   await write(ALICE, 'a');
