@@ -89,6 +89,7 @@ export {
   type InboxEntry,
   type OutboxEntry,
   type RecentMessage,
+  type ReceiverClaim,
   type RemoteChanges,
   type StateChange,
   type StateStore,

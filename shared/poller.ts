@@ -21,7 +21,7 @@ import { asIdString, toMessage } from './messages';
 import type { Message } from './model';
 import { restoreQuote } from './quote-cache';
 import { inboundTimeOf } from './reply-window';
-import type { BotState, InboxEntry } from './store';
+import type { BotState, InboxEntry, ReceiverClaim } from './store';
 import { isAbortError, type Transport } from './transport';
 import { UserLanes } from './user-lanes';
 import { MessageType, type GetUpdatesResponse, type WeixinMessage } from './wire';
@@ -47,6 +47,11 @@ export interface PollerTimings {
   sessionPauseMs: number;
   /** How long stop() waits for running handlers before leaving their messages in the inbox. */
   stopGraceMs: number;
+  /**
+   * With a state other processes share: how often, at most, the poller looks (between polls) for
+   * messages another receiver stored and left unhandled when it lost its claim.
+   */
+  leftoverCheckMs: number;
 }
 
 /** The longest delay setTimeout honours (2^31 - 1 ms); longer ones fire after 1 ms. */
@@ -59,6 +64,7 @@ export const DEFAULT_POLLER_TIMINGS: PollerTimings = {
   failuresBeforeLongRetry: 3,
   sessionPauseMs: 60 * 60 * 1000,
   stopGraceMs: 500,
+  leftoverCheckMs: 5_000,
 };
 
 /** Users whose messages are handled at the same time, by default. */
@@ -134,6 +140,9 @@ export class Poller {
   private abandoned = false;
   /** Set when another process took over receiving for this bot (a shared state): the poller stops with it. */
   private lostClaim: Error | undefined;
+  /** Inbox keys handed to the lanes in this run and not yet handled. */
+  private readonly dispatched = new Set<string>();
+  private lastLeftoverCheck = 0;
 
   constructor(options: PollerOptions) {
     this.options = options;
@@ -187,8 +196,9 @@ export class Poller {
   private async run(): Promise<void> {
     const signal = this.abort.signal;
     this.setStatus('starting');
-    const releaseClaim = await this.claimAcrossProcesses();
-    if (!releaseClaim) return;
+    const claim = await this.claimAcrossProcesses();
+    if (!claim) return;
+    this.lastLeftoverCheck = this.clock.now();
     try {
       if (this.options.notify !== false) await this.notify('notifyStart');
       // What an earlier run fetched and did not finish goes first, in order.
@@ -231,7 +241,8 @@ export class Poller {
         if (typeof hint === 'number' && hint > 0 && hint <= MAX_TIMER_MS) {
           this.nextTimeoutMs = hint;
         }
-        await this.accept(response);
+        await this.accept(response, claim);
+        await this.takeOverLeftovers();
       }
       if (this.lostClaim) throw this.lostClaim;
     } finally {
@@ -241,7 +252,7 @@ export class Poller {
         this.logger.warn(`${stillRunning} message handler(s) still running at stop; their messages stay in the inbox for the next start`);
       }
       if (this.options.notify !== false) await this.notify('notifyStop');
-      await releaseClaim();
+      await claim.release();
       if (this.statusValue !== 'session-expired') this.setStatus('stopped');
     }
   }
@@ -250,7 +261,7 @@ export class Poller {
    * With a state that other processes share (n8n queue mode), claims the bot
    * among them too; undefined when stop() came first.
    */
-  private async claimAcrossProcesses(): Promise<(() => Promise<void>) | undefined> {
+  private async claimAcrossProcesses(): Promise<ReceiverClaim | undefined> {
     const owner = this.options.exclusive?.owner ?? `a listener in process ${process.pid}`;
     const onLost = (error: Error) => {
       this.lostClaim = error;
@@ -285,7 +296,7 @@ export class Poller {
    * Records a getupdates answer (new messages into the inbox, then the cursor:
    * one write), waits until it is stored, then queues its messages.
    */
-  private async accept(response: GetUpdatesResponse): Promise<void> {
+  private async accept(response: GetUpdatesResponse, claim: ReceiverClaim): Promise<void> {
     const state = this.options.state;
     const batch = Array.isArray(response.msgs) ? response.msgs : [];
     const fresh: InboxEntry[] = [];
@@ -309,12 +320,46 @@ export class Poller {
       }
       if (next) state.setCursor(next);
     });
+    if (fresh.length === 0) return;
     // At once for a file; for Redis (n8n queue mode), when Redis has acknowledged the write.
-    if (fresh.length > 0) await state.durable();
+    await state.durable();
+    // A shared state: if Redis was away longer than the claim's lease, another receiver may have
+    // taken over meanwhile. Then these stay in the inbox for it (takeOverLeftovers), not handled twice.
+    if (state.shared && !(await this.stillReceiver(claim))) return;
     for (const entry of fresh) this.dispatch(entry);
   }
 
+  private async stillReceiver(claim: ReceiverClaim): Promise<boolean> {
+    try {
+      return await claim.confirm();
+    } catch (error) {
+      // Redis has just stored the messages: a failure now is no sign that another process has the bot.
+      this.logger.warn(`could not confirm the claim on receiving for this bot: ${describe(error)}`);
+      return true;
+    }
+  }
+
+  /**
+   * With a state other processes share: hands over what another receiver stored in the
+   * inbox and never handled (it lost its claim to this poller while Redis was away).
+   */
+  private async takeOverLeftovers(): Promise<void> {
+    const state = this.options.state;
+    if (!state.shared || this.clock.now() - this.lastLeftoverCheck < this.timings.leftoverCheckMs) return;
+    this.lastLeftoverCheck = this.clock.now();
+    try {
+      await state.refresh();
+    } catch (error) {
+      this.logger.warn(`could not read the bot's state from the other processes: ${describe(error)}`);
+      return;
+    }
+    for (const entry of state.inboxEntries()) this.dispatch(entry);
+  }
+
+  /** Queues a message for its user's lane, once per run. */
   private dispatch(entry: InboxEntry): void {
+    if (this.dispatched.has(entry.key)) return;
+    this.dispatched.add(entry.key);
     this.lanes.push(entry.msg.from_user_id ?? '', entry);
   }
 
@@ -349,6 +394,7 @@ export class Poller {
     }
     if (this.abandoned) return;
     state.markSeen(entry.key);
+    this.dispatched.delete(entry.key);
   }
 
   private async notify(endpoint: 'notifyStart' | 'notifyStop'): Promise<void> {

@@ -35,6 +35,7 @@ import {
   pruneSnapshot,
   safeAccountId,
   type BotStateSnapshot,
+  type ReceiverClaim,
   type RemoteChanges,
   type StateChange,
   type StateStore,
@@ -108,8 +109,15 @@ redis.call('SET', KEYS[2], ARGV[1])
 redis.call('XTRIM', KEYS[3], 'MINID', ARGV[1])
 return 1`;
 
-/** Extends a lock's lease, or releases it, only while this process holds it. */
-const RENEW_SCRIPT = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
+/**
+ * Extends a lease while this process holds it, or takes it again when it ran out and nobody took it
+ * (Redis was away longer than the lease); 0 when another process holds it.
+ */
+const RENEW_SCRIPT = `local held = redis.call('GET', KEYS[1])
+if held == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+if not held then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
+return 0`;
+/** Releases a lease only while this process holds it. */
 const RELEASE_SCRIPT = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
 type JournalEntry = [id: string, fields: string[]];
@@ -213,17 +221,17 @@ export class RedisStateStore implements StateStore {
       await sleep(this.lockPollMs, undefined, { signal });
     }
     // A send that waits out a rate limit can take two minutes: the lease is renewed while it runs.
-    const release = this.keepLease(key, holder, this.lockLeaseMs, 'send lock', () => {
+    const lease = this.keepLease(key, holder, this.lockLeaseMs, 'send lock', () => {
       this.logger.warn(`the send lock for a user ran out while its send went on (Redis did not answer for ${this.lockLeaseMs} ms): another process may send to that user meanwhile`);
     });
     try {
       return await work();
     } finally {
-      await release();
+      await lease.release();
     }
   }
 
-  async claimReceiver(owner: string, onLost: (error: Error) => void, signal: AbortSignal): Promise<() => Promise<void>> {
+  async claimReceiver(owner: string, onLost: (error: Error) => void, signal: AbortSignal): Promise<ReceiverClaim> {
     const key = this.keys.receiver;
     const lease = this.receiverLeaseMs;
     const value = JSON.stringify({ owner, host: hostname(), pid: process.pid, since: new Date().toISOString(), id: randomUUID() } satisfies ReceiverRecord);
@@ -242,33 +250,39 @@ export class RedisStateStore implements StateStore {
       }
       await sleep(Math.min(1000, lease / 4), undefined, { signal });
     }
-    return this.keepLease(key, value, lease, 'receiver claim', () => {
+    const claim = this.keepLease(key, value, lease, 'receiver claim', () => {
       onLost(new PollerConflictError(this.botKey, 'another process took over receiving for this bot'));
     });
+    return { confirm: claim.renew, release: claim.release };
   }
 
   /**
-   * Renews a lease this process holds, at a quarter of its length, until the returned function releases it.
-   * `onLost` hears once that the key no longer holds `value` (it ran out, or another process took it).
+   * Renews a lease this process holds, at a quarter of its length, until it is released.
+   * `onLost` hears once that another process holds the key now.
    */
-  private keepLease(key: string, value: string, leaseMs: number, what: string, onLost: () => void): () => Promise<void> {
-    const renew = setInterval(() => {
-      this.redis.call('EVAL', RENEW_SCRIPT, 1, key, value, leaseMs).then(
-        (renewed) => {
-          if (renewed === 1) return;
-          clearInterval(renew);
-          onLost();
-        },
-        (error: unknown) => this.logger.warn(`could not renew the ${what} in Redis: ${messageOf(error)}`),
-      );
+  private keepLease(key: string, value: string, leaseMs: number, what: string, onLost: () => void): { renew(): Promise<boolean>; release(): Promise<void> } {
+    let lost = false;
+    const renew = async (): Promise<boolean> => {
+      if (lost) return false;
+      const kept = (await this.redis.call('EVAL', RENEW_SCRIPT, 1, key, value, leaseMs)) === 1;
+      if (!kept && !lost) {
+        lost = true;
+        clearInterval(timer);
+        onLost();
+      }
+      return kept;
+    };
+    const timer = setInterval(() => {
+      renew().catch((error: unknown) => this.logger.warn(`could not renew the ${what} in Redis: ${messageOf(error)}`));
     }, Math.max(1, Math.floor(leaseMs / 4)));
-    renew.unref();
-    return async () => {
-      clearInterval(renew);
+    timer.unref();
+    const release = async () => {
+      clearInterval(timer);
       await this.redis.call('EVAL', RELEASE_SCRIPT, 1, key, value).catch((error: unknown) => {
         this.logger.warn(`could not release the ${what} in Redis (it expires in ${leaseMs} ms): ${messageOf(error)}`);
       });
     };
+    return { renew, release };
   }
 
   /** Stops retrying writes (the process is shutting down); what was not written is lost with it. */

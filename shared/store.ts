@@ -106,10 +106,18 @@ export interface StateStore {
    * them (one poller per bot, §10), waiting out a claim left by a process
    * that died; rejects with PollerConflictError naming a live holder.
    * `onLost` is called if another process takes the claim over later.
-   * Resolves with the release.
    */
-  claimReceiver?(owner: string, onLost: (error: Error) => void, signal: AbortSignal): Promise<() => Promise<void>>;
+  claimReceiver?(owner: string, onLost: (error: Error) => void, signal: AbortSignal): Promise<ReceiverClaim>;
 }
+
+/** Receiving for a bot, claimed among the processes that share its state. */
+export interface ReceiverClaim {
+  /** Renews the claim now: false when another process holds it (`onLost` has then been called). */
+  confirm(): Promise<boolean>;
+  release(): Promise<void>;
+}
+
+const UNSHARED_CLAIM: ReceiverClaim = { confirm: async () => true, release: async () => undefined };
 
 /** What other processes changed: the changes in order, or a snapshot that replaces this process's view. */
 export type RemoteChanges = { changes: StateChange[] } | { snapshot: BotStateSnapshot };
@@ -505,8 +513,8 @@ export class BotState {
   }
 
   /** See StateStore.claimReceiver; nothing to claim unless other processes share the state. */
-  claimReceiver(owner: string, onLost: (error: Error) => void, signal: AbortSignal): Promise<() => Promise<void>> {
-    return this.store.claimReceiver ? this.store.claimReceiver(owner, onLost, signal) : Promise.resolve(async () => undefined);
+  claimReceiver(owner: string, onLost: (error: Error) => void, signal: AbortSignal): Promise<ReceiverClaim> {
+    return this.store.claimReceiver ? this.store.claimReceiver(owner, onLost, signal) : Promise.resolve(UNSHARED_CLAIM);
   }
 
   /**

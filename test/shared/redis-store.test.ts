@@ -251,8 +251,8 @@ test('a process that fell behind a compaction catches up from the snapshot; a re
 
 describe('one receiver per bot across processes (the claim in Redis)', () => {
   /** A poller of its own "process" (no in-process claim: only the one in Redis stands between them). */
-  async function pollerOn(bot: { token: string; botId: string }, owner: string, receiverLeaseMs: number) {
-    const store = await RedisStateStore.open({ redis: connect(), botKey: bot.botId, receiverLeaseMs });
+  async function pollerOn(bot: { token: string; botId: string }, owner: string, receiverLeaseMs: number, options: { redis?: RedisCommands; leftoverCheckMs?: number } = {}) {
+    const store = await RedisStateStore.open({ redis: options.redis ?? connect(), botKey: bot.botId, receiverLeaseMs });
     const client = new ILinkClient({ token: bot.token, botId: bot.botId, baseUrl: sim.apiBaseUrl, state: new BotState(store), logger: quiet });
     const received: string[] = [];
     const statuses: string[] = [];
@@ -262,7 +262,7 @@ describe('one receiver per bot across processes (the claim in Redis)', () => {
       exclusive: { botKeys: [`${owner}-local`], owner },
       handler: (m) => void received.push(m.text),
       onStatus: (status) => statuses.push(status),
-      timings: { initialTimeoutMs: 500 },
+      timings: { initialTimeoutMs: 500, ...(options.leftoverCheckMs === undefined ? {} : { leftoverCheckMs: options.leftoverCheckMs }) },
     });
     const running = poller.start();
     running.catch(() => undefined);
@@ -309,6 +309,57 @@ describe('one receiver per bot across processes (the claim in Redis)', () => {
     await until(() => after.statuses.includes('polling'), 2_000);
   });
 
+  test('a claim that ran out while Redis was away, and that nobody took, is taken again: the poller goes on', async () => {
+    const bot = sim.admin.createBot();
+    const only = await pollerOn(bot, 'the only main', 200);
+    await until(() => only.statuses.includes('polling'));
+    const key = `wechat-ilink:{${bot.botId.replace(/[@.]/g, '-')}}:receiver`;
+    const redis = connect();
+    const mine = await redis.get(key);
+    await redis.del(key);
+    await until(async () => (await redis.get(key)) === mine, 2_000);
+    sim.admin.injectMessage({ botId: bot.botId, from: ALICE, text: 'still there?' });
+    await until(() => only.received.length === 1);
+    expect(only.statuses).not.toContain('stopped');
+  });
+
+  test('an old receiver back after another took over leaves what it fetched meanwhile to the new one: handled once, by the new one', async () => {
+    const bot = sim.admin.createBot();
+    const redis = connect();
+    let away = false;
+    let heldFetch = 0;
+    let comeBack: () => void = () => undefined;
+    const back = new Promise<void>((resolve) => (comeBack = resolve));
+    // Redis is away for the old receiver alone (its HTTP polls go on): its lease renewals fail, and its
+    // writes wait until it is back (as in ioredis's offline queue); the first thing it does then is store that message.
+    const flaky: RedisCommands = {
+      async call(command, ...args) {
+        if (away && command === 'EVAL') throw new Error('Connection is closed.');
+        if (away) {
+          if (command === 'XADD' && String(args[args.length - 1]).includes('"fetched"')) heldFetch++;
+          await back;
+        }
+        return redis.call(command, ...args);
+      },
+    };
+    const old = await pollerOn(bot, 'old leader', 200, { redis: flaky });
+    await until(() => old.statuses.includes('polling'));
+    away = true;
+    sim.admin.injectMessage({ botId: bot.botId, from: ALICE, text: 'fetched by the old one' });
+    await until(() => heldFetch === 1);
+    // Its lease runs out; a new leader claims the bot and polls (the server does not replay, §10).
+    const fresh = await pollerOn(bot, 'new leader', 200, { leftoverCheckMs: 0 });
+    await until(() => fresh.statuses.includes('polling'), 3_000);
+    away = false;
+    comeBack();
+    await expect(old.running).rejects.toBeInstanceOf(PollerConflictError);
+    await until(() => fresh.received.length === 1, 3_000);
+    expect([old.received, fresh.received]).toEqual([[], ['fetched by the old one']]);
+    // Handled: it left the inbox, as every process reads it.
+    const inboxInRedis = async () => (await RedisStateStore.open({ redis: connect(), botKey: bot.botId })).load()?.inbox.length;
+    await until(async () => (await inboxInRedis()) === 0, 3_000);
+  });
+
   test('a poller whose claim another process took over stops, with the conflict', async () => {
     const bot = sim.admin.createBot();
     const first = await pollerOn(bot, 'old leader', 200);
@@ -338,16 +389,21 @@ describe('the per-user send lock', () => {
     expect(events).toEqual(['first starts', 'first ends', 'second runs']);
   });
 
-  test('a lock that ran out while its send went on is reported, not silently shared', async () => {
+  test('a lock that ran out mid-send is taken again if nobody took it; if another process did, that is reported', async () => {
     const bot = sim.admin.createBot();
     const warnings: string[] = [];
     const store = await RedisStateStore.open({ redis: connect(), botKey: bot.botId, lockLeaseMs: 100, logger: { ...quiet, warn: (m: string) => void warnings.push(m) } });
     const key = `wechat-ilink:{${bot.botId.replace(/[@.]/g, '-')}}:lock:${ALICE}`;
+    const redis = connect();
     await store.exclusive(ALICE, async () => {
-      await connect().del(key); // as if Redis had lost it, or it had run out
+      const mine = await redis.get(key);
+      await redis.del(key); // ran out while Redis was away
+      await until(async () => (await redis.get(key)) === mine, 2_000);
+      await redis.set(key, 'another process', 'PX', 60_000);
       await until(() => warnings.length > 0, 2_000);
     });
     expect(warnings).toEqual([expect.stringContaining('the send lock for a user ran out while its send went on')]);
+    expect(await redis.get(key)).toBe('another process'); // not released by the process that lost it
   });
 });
 
