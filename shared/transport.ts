@@ -182,7 +182,12 @@ export class Transport {
 
     const timeoutMs = options.timeoutMs ?? this.timeouts[endpoint];
     const timeout = new AbortController();
-    let timer = timeoutMs > 0 ? setTimeout(() => timeout.abort(), Math.min(timeoutMs, 2_147_483_647)) : undefined;
+    // In (its headers with readWholeBody, else all of it): the timeout no longer applies.
+    let answered = false;
+    // On a busy event loop the timer and the answer can be due in the same turn, the timer first: the
+    // abort waits until that turn's I/O is read, so an answer already here is not thrown away. For a
+    // long poll that matters: the server counts an answer it wrote as delivered, and never replays it (§10).
+    let timer = timeoutMs > 0 ? setTimeout(() => setImmediate(() => answered || timeout.abort()), Math.min(timeoutMs, 2_147_483_647)) : undefined;
     // With readWholeBody, the caller's signal only counts until the headers are in (then `request` is detached from it).
     const request_ = new AbortController();
     const forwardAbort = () => request_.abort();
@@ -196,6 +201,7 @@ export class Transport {
       const response = await request(url, { method, headers, body, signal: request_.signal, dispatcher: this.dispatcher });
       statusCode = response.statusCode;
       if (options.readWholeBody) {
+        answered = true;
         options.signal?.removeEventListener('abort', forwardAbort);
         timeout.signal.removeEventListener('abort', forwardAbort);
         clearTimeout(timer);
@@ -205,6 +211,7 @@ export class Transport {
         }, BODY_TIMEOUT_MS);
       }
       text = await readCapped(response.body, MAX_ANSWER_BYTES, () => request_.abort());
+      answered = true;
     } catch (error) {
       if (error instanceof AnswerTooLargeError) throw new HttpError(name, 'malformed', `the answer is larger than ${MAX_ANSWER_BYTES} bytes, so it was not read`, { cause: error });
       if (bodyTimedOut) throw new HttpError(name, 'network', `the answer's body did not arrive within ${BODY_TIMEOUT_MS} ms`, { cause: error });
