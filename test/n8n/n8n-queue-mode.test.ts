@@ -259,7 +259,22 @@ describe('WeChat iLink in n8n queue mode (main + workers, Postgres, Redis)', () 
     await writing;
 
     // Everything written is answered, except at most one message per kill.
-    await waitFor('the stream to drain', () => answered() >= written.length - 2, 300_000).catch(failWith);
+    await waitFor('the stream to drain', () => answered() >= written.length - 2, 300_000).catch(async (error: Error) => {
+      // What the stall looked like: the polls, the executions, and what got no answer.
+      const now = Date.now();
+      const polls = sim.admin.requests({ endpoint: 'getUpdates', botId: bot.botId });
+      const answeredTexts = new Set(sim.admin.sentMessages({ botId: bot.botId }).map((r) => textOf(r.msg).replace(/^got: /, '')));
+      const statuses: Record<string, number> = {};
+      for (const execution of await allExecutions(stack.main, workflow, false).catch(() => [])) statuses[execution.status] = (statuses[execution.status] ?? 0) + 1;
+      const seconds = (time: number | undefined) => (time === undefined ? 'never' : `${Math.round((now - time) / 1000)} s ago`);
+      failWith(
+        new Error(
+          `${error.message}: ${written.length} written, ${answeredTexts.size} answered; executions ${JSON.stringify(statuses)}; ` +
+            `${polls.length} getupdates, the last ${seconds(polls[polls.length - 1]?.time)}; ` +
+            `unanswered: ${JSON.stringify(written.filter((text) => !answeredTexts.has(text)).slice(0, 12))}`,
+        ),
+      );
+    });
     await sleep(3_000);
     const got = sim.admin.sentMessages({ botId: bot.botId }).map((r) => ({ to: r.to, text: textOf(r.msg).replace(/^got: /, '') }));
     const texts = got.map((g) => g.text);

@@ -85,9 +85,13 @@ test('chat page: text, image upload, bot image and file replies, voice sample', 
 
   const client = new ILinkClient({ token: bot.token, baseUrl: sim.apiBaseUrl, cdnBaseUrl: sim.cdnBaseUrl, botId: bot.botId });
   const received: Message[] = [];
-  const poller = client.createPoller(async (message) => {
-    received.push(message);
-  });
+  const pollErrors: string[] = [];
+  const poller = client.createPoller(
+    async (message) => {
+      received.push(message);
+    },
+    { onError: (error, info) => void pollErrors.push(`${info.source}: ${error.message}`) },
+  );
   const polling = poller.start();
   try {
     // Text as the user.
@@ -128,7 +132,9 @@ test('chat page: text, image upload, bot image and file replies, voice sample', 
 
     // The voice sample: reaches the bot as SILK → WAV, and the page's <audio> can play it.
     await page.locator('#voice-sample').click();
-    await until(() => received.length === 3);
+    await until(() => received.length === 3).catch(async (error: Error) => {
+      throw new Error(`${error.message}: the bot received ${received.length} message(s) (${received.map((m) => m.items[0]?.type).join(', ')}); the page's status line says ${JSON.stringify(await page.locator('#media-status').textContent())}; poller errors ${JSON.stringify(pollErrors)}`);
+    });
     const voice = await client.downloadMedia(received[2]!);
     expect(voice.mimeType).toBe('audio/wav');
     expect(voice.durationMs).toBeGreaterThan(1000);
