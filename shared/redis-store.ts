@@ -222,7 +222,7 @@ export class RedisStateStore implements StateStore {
     }
     // A send that waits out a rate limit can take two minutes: the lease is renewed while it runs.
     const lease = this.keepLease(key, holder, this.lockLeaseMs, 'send lock', () => {
-      this.logger.warn(`the send lock for a user ran out while its send went on (Redis did not answer for ${this.lockLeaseMs} ms): another process may send to that user meanwhile`);
+      this.logger.warn(`another process took the send lock for a user while this process's send went on (Redis did not answer for longer than the ${this.lockLeaseMs} ms lease): their sends to that user may interleave`);
     });
     try {
       return await work();
@@ -262,8 +262,10 @@ export class RedisStateStore implements StateStore {
    */
   private keepLease(key: string, value: string, leaseMs: number, what: string, onLost: () => void): { renew(): Promise<boolean>; release(): Promise<void> } {
     let lost = false;
+    let released = false;
     const renew = async (): Promise<boolean> => {
-      if (lost) return false;
+      // Once released, a late renewal must not take the key again.
+      if (lost || released) return false;
       const kept = (await this.redis.call('EVAL', RENEW_SCRIPT, 1, key, value, leaseMs)) === 1;
       if (!kept && !lost) {
         lost = true;
@@ -277,6 +279,7 @@ export class RedisStateStore implements StateStore {
     }, Math.max(1, Math.floor(leaseMs / 4)));
     timer.unref();
     const release = async () => {
+      released = true;
       clearInterval(timer);
       await this.redis.call('EVAL', RELEASE_SCRIPT, 1, key, value).catch((error: unknown) => {
         this.logger.warn(`could not release the ${what} in Redis (it expires in ${leaseMs} ms): ${messageOf(error)}`);

@@ -402,7 +402,7 @@ describe('the per-user send lock', () => {
       await redis.set(key, 'another process', 'PX', 60_000);
       await until(() => warnings.length > 0, 2_000);
     });
-    expect(warnings).toEqual([expect.stringContaining('the send lock for a user ran out while its send went on')]);
+    expect(warnings).toEqual([expect.stringContaining('another process took the send lock for a user while this process')]);
     expect(await redis.get(key)).toBe('another process'); // not released by the process that lost it
   });
 });
