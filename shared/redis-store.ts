@@ -122,6 +122,9 @@ const RELEASE_SCRIPT = `if redis.call('GET', KEYS[1]) == ARGV[1] then return red
 
 type JournalEntry = [id: string, fields: string[]];
 
+/** A key this process holds for a time and renews: the receiver claim, or a user's send lock. */
+type Lease = ReceiverClaim;
+
 /** Who holds the receiver claim (no secret: it names the owner, e.g. 'n8n workflow 12 "Orders"'). */
 interface ReceiverRecord {
   owner: string;
@@ -217,11 +220,13 @@ export class RedisStateStore implements StateStore {
   async exclusive<T>(userId: string, work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     const key = this.keys.lock + userId;
     const holder = randomUUID();
+    let askedAt = Date.now();
     while ((await this.redis.call('SET', key, holder, 'NX', 'PX', this.lockLeaseMs)) !== 'OK') {
       await sleep(this.lockPollMs, undefined, { signal });
+      askedAt = Date.now();
     }
     // A send that waits out a rate limit can take two minutes: the lease is renewed while it runs.
-    const lease = this.keepLease(key, holder, this.lockLeaseMs, 'send lock', () => {
+    const lease = this.keepLease(key, holder, this.lockLeaseMs, 'send lock', askedAt, () => {
       this.logger.warn(`another process took the send lock for a user while this process's send went on (Redis did not answer for longer than the ${this.lockLeaseMs} ms lease): their sends to that user may interleave`);
     });
     try {
@@ -236,6 +241,7 @@ export class RedisStateStore implements StateStore {
     const lease = this.receiverLeaseMs;
     const value = JSON.stringify({ owner, host: hostname(), pid: process.pid, since: new Date().toISOString(), id: randomUUID() } satisfies ReceiverRecord);
     const started = Date.now();
+    let askedAt = Date.now();
     while ((await this.redis.call('SET', key, value, 'NX', 'PX', lease)) !== 'OK') {
       const raw = (await this.redis.call('GET', key)) as string | null;
       const holder = raw ? receiverRecordOf(raw) : undefined;
@@ -249,30 +255,40 @@ export class RedisStateStore implements StateStore {
         throw new PollerConflictError(this.botKey, holder ? `${holder.owner}, process ${holder.pid} on ${holder.host} since ${holder.since}` : 'another process');
       }
       await sleep(Math.min(1000, lease / 4), undefined, { signal });
+      askedAt = Date.now();
     }
-    const claim = this.keepLease(key, value, lease, 'receiver claim', () => {
+    return this.keepLease(key, value, lease, 'receiver claim', askedAt, () => {
       onLost(new PollerConflictError(this.botKey, 'another process took over receiving for this bot'));
     });
-    return { confirm: claim.renew, release: claim.release };
   }
 
   /**
-   * Renews a lease this process holds, at a quarter of its length, until it is released.
-   * `onLost` hears once that another process holds the key now.
+   * Renews a lease this process holds (taken by a request sent at `takenAt`), at a quarter of its
+   * length, until it is released. `onLost` hears once that another process holds the key now.
+   * confirm() asks Redis only when the last renewal is older than half a lease: before that the key
+   * cannot have expired, and nobody takes a key that has not (SET NX).
    */
-  private keepLease(key: string, value: string, leaseMs: number, what: string, onLost: () => void): { renew(): Promise<boolean>; release(): Promise<void> } {
+  private keepLease(key: string, value: string, leaseMs: number, what: string, takenAt: number, onLost: () => void): Lease {
     let lost = false;
     let released = false;
+    /** When the request behind the last successful renewal was sent: the key lives a lease from then. */
+    let keptSince = takenAt;
     const renew = async (): Promise<boolean> => {
       // Once released, a late renewal must not take the key again.
       if (lost || released) return false;
+      const sentAt = Date.now();
       const kept = (await this.redis.call('EVAL', RENEW_SCRIPT, 1, key, value, leaseMs)) === 1;
+      if (kept) keptSince = Math.max(keptSince, sentAt);
       if (!kept && !lost) {
         lost = true;
         clearInterval(timer);
         onLost();
       }
       return kept;
+    };
+    const confirm = async (): Promise<boolean> => {
+      if (lost || released) return false;
+      return Date.now() - keptSince < leaseMs / 2 || renew();
     };
     const timer = setInterval(() => {
       renew().catch((error: unknown) => this.logger.warn(`could not renew the ${what} in Redis: ${messageOf(error)}`));
@@ -285,7 +301,7 @@ export class RedisStateStore implements StateStore {
         this.logger.warn(`could not release the ${what} in Redis (it expires in ${leaseMs} ms): ${messageOf(error)}`);
       });
     };
-    return { renew, release };
+    return { confirm, release };
   }
 
   /** Stops retrying writes (the process is shutting down); what was not written is lost with it. */

@@ -112,7 +112,7 @@ export interface StateStore {
 
 /** Receiving for a bot, claimed among the processes that share its state. */
 export interface ReceiverClaim {
-  /** Renews the claim now: false when another process holds it (`onLost` has then been called). */
+  /** Whether this process still holds the claim (renewing it when that is not certain): false when another process holds it (`onLost` has then been called). */
   confirm(): Promise<boolean>;
   release(): Promise<void>;
 }

@@ -360,6 +360,26 @@ describe('one receiver per bot across processes (the claim in Redis)', () => {
     await until(async () => (await inboxInRedis()) === 0, 3_000);
   });
 
+  test('while the claim was renewed less than half a lease ago, handing over an answer costs no round trip to Redis', async () => {
+    const bot = sim.admin.createBot();
+    const redis = connect();
+    let renewals = 0;
+    const counting: RedisCommands = {
+      call(command, ...args) {
+        if (command === 'EVAL' && String(args[0]).includes('PEXPIRE')) renewals++;
+        return redis.call(command, ...args);
+      },
+    };
+    // A 60 s lease: its timer renews after 15 s, long after this test.
+    const only = await pollerOn(bot, 'the only main', 60_000, { redis: counting });
+    await until(() => only.statuses.includes('polling'));
+    for (const text of ['one', 'two', 'three']) {
+      sim.admin.injectMessage({ botId: bot.botId, from: ALICE, text });
+      await until(() => only.received.includes(text));
+    }
+    expect(renewals).toBe(0);
+  });
+
   test('a poller whose claim another process took over stops, with the conflict', async () => {
     const bot = sim.admin.createBot();
     const first = await pollerOn(bot, 'old leader', 200);
