@@ -278,8 +278,10 @@ describe('WeChat iLink in n8n queue mode (main + workers, Postgres, Redis)', () 
     await stack.main.kill();
     const atMainKill = answered();
     // Delivered by the server and nowhere in the bot's state: the answer was in the socket of the
-    // killed main, not yet read. No client keeps what it has not received, and without replay (§10)
-    // it is gone: at most the one answer in flight.
+    // killed main, not yet read. A killed process's sockets stay open while the kernel frees its
+    // memory (~0.1 s for a process of n8n's size), so a message written then goes to no one. No
+    // client keeps what it has not received, and without replay (§10) it is gone: at most the one
+    // answer in flight.
     const answeredAtKill = new Set(answers(bot).map((text) => text.replace(/^got: /, '')));
     const atKill = await storedMessages(bot.botId);
     const inTransit = [...answerOf.keys()].filter((id) => !atKill.inbox.includes(id) && !atKill.handled.has(id) && !answeredAtKill.has(textOfId.get(id) ?? ''));
