@@ -244,13 +244,11 @@ describe('WeChat iLink in n8n queue mode (main + workers, Postgres, Redis)', () 
     const textOfId = new Map<string, string>();
     // Which getupdates answer (numbered) carried each message, as the simulator wrote them out.
     const answerOf = new Map<string, number>();
-    let answersWritten = 0;
     const answerTimes: number[] = [];
     const unsubscribe = sim.admin.onDelivered((delivery) => {
       if (delivery.botId !== bot.botId) return;
-      answersWritten++;
       answerTimes.push(delivery.time);
-      for (const id of delivery.messageIds) answerOf.set(id, answersWritten);
+      for (const id of delivery.messageIds) answerOf.set(id, answerTimes.length);
     });
     let stopWriting = false;
     // Each user writes one message every ~600 ms (about 5 msg/s, well under the queue's One at a Time rate on a loaded 2-core CI machine), throughout both kills and restarts.
@@ -266,6 +264,8 @@ describe('WeChat iLink in n8n queue mode (main + workers, Postgres, Redis)', () 
       }
     })();
     const answered = () => sim.admin.sentMessages({ botId: bot.botId }).length;
+    /** The texts the bot has answered so far (each reply is "got: <text>"). */
+    const answeredTexts = () => new Set(answers(bot).map((text) => text.replace(/^got: /, '')));
 
     await waitFor('some answers', () => answered() >= 6, 60_000).catch(failWith);
     const [worker] = stack.workers;
@@ -282,7 +282,7 @@ describe('WeChat iLink in n8n queue mode (main + workers, Postgres, Redis)', () 
     // memory (~0.1 s for a process of n8n's size), so a message written then goes to no one. No
     // client keeps what it has not received, and without replay (§10) it is gone: at most the one
     // answer in flight.
-    const answeredAtKill = new Set(answers(bot).map((text) => text.replace(/^got: /, '')));
+    const answeredAtKill = answeredTexts();
     const atKill = await storedMessages(bot.botId);
     const inTransit = [...answerOf.keys()].filter((id) => !atKill.inbox.includes(id) && !atKill.handled.has(id) && !answeredAtKill.has(textOfId.get(id) ?? ''));
     const inTransitTexts = new Set(inTransit.map((id) => textOfId.get(id)));
@@ -300,15 +300,15 @@ describe('WeChat iLink in n8n queue mode (main + workers, Postgres, Redis)', () 
       // What the stall looked like: the polls, the executions, and what got no answer.
       const now = Date.now();
       const polls = sim.admin.requests({ endpoint: 'getUpdates', botId: bot.botId });
-      const answeredTexts = new Set(sim.admin.sentMessages({ botId: bot.botId }).map((r) => textOf(r.msg).replace(/^got: /, '')));
+      const answeredNow = answeredTexts();
       const statuses: Record<string, number> = {};
       for (const execution of await allExecutions(stack.main, workflow, false).catch(() => [])) statuses[execution.status] = (statuses[execution.status] ?? 0) + 1;
       const seconds = (time: number | undefined) => (time === undefined ? 'never' : `${Math.round((now - time) / 1000)} s ago`);
       failWith(
         new Error(
-          `${error.message}: ${written.length} written, ${answeredTexts.size} answered; executions ${JSON.stringify(statuses)}; ` +
+          `${error.message}: ${written.length} written, ${answeredNow.size} answered; executions ${JSON.stringify(statuses)}; ` +
             `${polls.length} getupdates, the last ${seconds(polls[polls.length - 1]?.time)}; ` +
-            `unanswered: ${JSON.stringify(written.filter((text) => !answeredTexts.has(text)).slice(0, 12))}; at main's kill in transit ${JSON.stringify([...inTransitTexts])}, left in the inbox ${JSON.stringify(leftAtKill)}`,
+            `unanswered: ${JSON.stringify(written.filter((text) => !answeredNow.has(text)).slice(0, 12))}; at main's kill in transit ${JSON.stringify([...inTransitTexts])}, left in the inbox ${JSON.stringify(leftAtKill)}`,
         ),
       );
     });

@@ -188,23 +188,26 @@ describe('replies and errors', () => {
     expect(Date.now() - started).toBeLessThan(350);
   });
 
+  /** After `afterMs`, keeps the event loop busy for `forMs` (n8n running executions, a GC pause). */
+  async function blockEventLoop(afterMs: number, forMs: number): Promise<void> {
+    await new Promise((resolve) => setTimeout(resolve, afterMs));
+    const until = Date.now() + forMs;
+    while (Date.now() < until);
+  }
+
   test('an answer that arrives in the same event-loop turn as the timeout is read, not thrown away (a long poll would lose its messages, §10)', async () => {
     // The server answers at 300 ms; the client gives up at 400 ms. The loop is blocked from 250 to 650 ms,
     // so both timers are due in the same turn, the server's first: its answer is written, then the client's timeout fires.
     server.answer({ delayMs: 300, body: { ret: 0, msgs: [{ message_id: 7 }], get_updates_buf: 'next' } });
     const pending = transport().post<{ get_updates_buf: string }>('getUpdates', {}, { timeoutMs: 400, readWholeBody: true });
-    await new Promise((resolve) => setTimeout(resolve, 250));
-    const until = Date.now() + 400;
-    while (Date.now() < until); // a busy event loop (n8n running executions, a GC pause)
+    await blockEventLoop(250, 400);
     await expect(pending).resolves.toMatchObject({ get_updates_buf: 'next' });
   });
 
   test('the same, for a call without readWholeBody (a send whose answer came in would otherwise be reported as timed out)', async () => {
     server.answer({ delayMs: 300, body: { ret: 0, message_id: 9 } });
     const pending = transport().post('sendMessage', { msg: {} }, { timeoutMs: 400 });
-    await new Promise((resolve) => setTimeout(resolve, 250));
-    const until = Date.now() + 400;
-    while (Date.now() < until);
+    await blockEventLoop(250, 400);
     await expect(pending).resolves.toMatchObject({ ret: 0 });
   });
 
